@@ -1,0 +1,161 @@
+"""One time-tagging channel: edges, dead time, delay, and a lossless queue."""
+
+from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.lib import wiring, stream, fifo
+from amaranth.lib.wiring import In, Out
+
+from .event import TIME_WIDTH, LOST_WIDTH, EventKind, ChannelConfig, entry_layout
+
+__all__ = ["TaggerChannel"]
+
+
+class TaggerChannel(wiring.Component):
+    """Turn a channel's sample words into timestamped edge events.
+
+    Each cycle ``samples`` holds ``samples_per_cycle`` samples of the input,
+    bit 0 the earliest, taken at fine times ``time + 0 ... time + N - 1`` (and
+    at ``local + k`` on the free-running count). An edge is a change between
+    consecutive samples, so its timestamp is that of the first sample showing
+    the new level; a pulse that falls between two samples is not seen.
+
+    After an accepted event the channel ignores edges for ``dead_time`` fine
+    ticks, at least one cycle (``samples_per_cycle`` ticks): a channel yields
+    at most one event per cycle. The event's timestamp is its sample's time
+    plus ``delay`` fine ticks. Increases of ``delay`` apply at once; decreases
+    apply when nothing is in flight, so a
+    channel's queue always holds events in time order.
+
+    Events wait in a queue of ``depth`` entries until the merger takes them.
+    An event arriving at a full queue is lost: ``lost_count`` counts it, and
+    as soon as there is room an ``OVERFLOW`` entry goes into the queue in its
+    place, carrying the timestamp of the first lost event and how many were
+    lost (an event arriving in that very cycle is counted in it too).
+    ``event_count`` counts every accepted event, queued or lost.
+    """
+
+    #: cycles from a sample word at the inputs to its event being readable at ``events``
+    LATENCY = 5
+
+    def __init__(self, *, samples_per_cycle, depth=16, key_width=32, counter_width=32):
+        self.samples_per_cycle = samples_per_cycle
+        self.depth = depth
+        self.key_width = key_width
+        self._entry = entry_layout(key_width)
+        super().__init__({
+            "samples":     In(samples_per_cycle),
+            "time":        In(TIME_WIDTH),
+            "local":       In(key_width),
+            "config":      In(ChannelConfig),
+            "events":      Out(stream.Signature(self._entry)),
+            "event_count": Out(counter_width),
+            "lost_count":  Out(counter_width),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.samples_per_cycle
+        cfg = self.config
+
+        # Stage 0: register the inputs and remember the previous word's last sample.
+        s0_samples = Signal(n)
+        s0_last    = Signal()
+        s0_time    = Signal(TIME_WIDTH)
+        s0_local   = Signal(self.key_width)
+        m.d.sync += [
+            s0_samples.eq(self.samples),
+            s0_last.eq(s0_samples[-1]),
+            s0_time.eq(self.time),
+            s0_local.eq(self.local),
+        ]
+
+        # Stage 1: find the earliest wanted edge outside the dead time.
+        previous = Cat(s0_last, s0_samples[:-1])
+        rising   = s0_samples & ~previous
+        falling  = ~s0_samples & previous
+        wanted   = ((rising & cfg.rising.replicate(n)) |
+                    (falling & cfg.falling.replicate(n))) & cfg.enable.replicate(n)
+
+        # Dead ticks remaining, counted from the first sample of the current word.
+        dead = Signal(range(2 ** len(cfg.dead_time) + n))
+        allowed = Cat(dead <= k for k in range(n))
+        candidates = Signal(n)
+        m.d.comb += candidates.eq(wanted & allowed)
+
+        found = Signal()
+        position = Signal(range(n))
+        for k in reversed(range(n)):
+            with m.If(candidates[k]):
+                m.d.comb += [found.eq(1), position.eq(k)]
+
+        dead_time = Mux(cfg.dead_time > n, cfg.dead_time, n)
+        with m.If(found):
+            m.d.sync += dead.eq(Mux(position + dead_time > n, position + dead_time - n, 0))
+        with m.Else():
+            m.d.sync += dead.eq(Mux(dead > n, dead - n, 0))
+
+        s1_valid    = Signal()
+        s1_position = Signal(range(n))
+        s1_kind     = Signal(EventKind)
+        s1_time     = Signal(TIME_WIDTH)
+        s1_local    = Signal(self.key_width)
+        m.d.sync += [
+            s1_valid.eq(found),
+            s1_position.eq(position),
+            s1_kind.eq(Mux(falling.bit_select(position, 1), EventKind.FALLING, EventKind.RISING)),
+            s1_time.eq(s0_time),
+            s1_local.eq(s0_local),
+        ]
+        with m.If(found):
+            m.d.sync += self.event_count.eq(self.event_count + 1)
+
+        # Stage 2: apply the delay.
+        delay = Signal.like(cfg.delay)
+        offset = s1_position + delay
+        s2_valid = Signal()
+        s2_entry = Signal(self._entry)
+        m.d.sync += [
+            s2_valid.eq(s1_valid),
+            s2_entry.key.eq(s1_local + offset),
+            s2_entry.timestamp.eq(s1_time + offset),
+            s2_entry.kind.eq(s1_kind),
+        ]
+
+        # Stage 3: queue, with loss accounting when the queue is full.
+        queue = m.submodules.queue = fifo.SyncFIFOBuffered(width=self._entry.size, depth=self.depth)
+        pending = Signal(LOST_WIDTH)                # events lost since the last marker
+        pending_first = Signal(self._entry)         # the first of them
+        lost_max = 2 ** LOST_WIDTH - 1
+
+        marker = Signal(self._entry)
+        m.d.comb += [
+            marker.key.eq(pending_first.key),
+            marker.timestamp.eq(pending_first.timestamp),
+            marker.kind.eq(EventKind.OVERFLOW),
+            marker.lost.eq(Mux(s2_valid & (pending != lost_max), pending + 1, pending)),
+        ]
+        with m.If(s2_valid & (~queue.w_rdy | (pending != 0))):
+            m.d.sync += self.lost_count.eq(self.lost_count + 1)
+        with m.If(pending != 0):
+            with m.If(queue.w_rdy):
+                m.d.comb += [queue.w_en.eq(1), queue.w_data.eq(marker)]
+                m.d.sync += pending.eq(0)
+            with m.Elif(s2_valid & (pending != lost_max)):
+                m.d.sync += pending.eq(pending + 1)
+        with m.Elif(s2_valid):
+            with m.If(queue.w_rdy):
+                m.d.comb += [queue.w_en.eq(1), queue.w_data.eq(s2_entry)]
+            with m.Else():
+                m.d.sync += [pending.eq(1), pending_first.eq(s2_entry)]
+
+        # A lower delay is taken only with nothing in flight, so that the
+        # queue stays in time order.
+        idle = ~s1_valid & ~s2_valid & (pending == 0) & (queue.level == 0)
+        with m.If((cfg.delay >= delay) | idle):
+            m.d.sync += delay.eq(cfg.delay)
+
+        m.d.comb += [
+            self.events.valid.eq(queue.r_rdy),
+            self.events.payload.eq(queue.r_data),
+            queue.r_en.eq(self.events.ready),
+        ]
+        return m

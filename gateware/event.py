@@ -1,0 +1,52 @@
+"""Data layouts shared by the timing core's blocks."""
+
+from amaranth.hdl import unsigned
+from amaranth.lib import data, enum
+
+TIME_WIDTH = 64     # timestamps and the timebase count fine ticks in 64 bits
+LOST_WIDTH = 32     # lost-event count carried by an overflow marker (saturates)
+
+
+class EventKind(enum.Enum, shape=2):
+    RISING   = 0
+    FALLING  = 1
+    OVERFLOW = 2    # marker: ``lost`` events of ``channel`` are missing here
+
+
+class ChannelConfig(data.Struct):
+    """Per-channel settings. Times are in fine ticks."""
+    enable:    1
+    rising:    1
+    falling:   1
+    delay:     unsigned(16)
+    dead_time: unsigned(16)
+
+
+def event_layout(channels):
+    """Layout of one record of the merged event stream.
+
+    ``timestamp`` is in fine ticks, after the channel's delay. For an overflow
+    marker it is the timestamp the first lost event would have had, and
+    ``lost`` says how many consecutive events of ``channel`` are missing.
+    """
+    return data.StructLayout({
+        "timestamp": unsigned(TIME_WIDTH),
+        "channel":   unsigned(max(1, (channels - 1).bit_length())),
+        "kind":      EventKind,
+        "lost":      unsigned(LOST_WIDTH),
+    })
+
+
+def entry_layout(key_width):
+    """Layout of an entry queued inside a channel, before merging.
+
+    ``key`` is the event's position on the free-running local fine-tick count
+    (never loaded or stepped), so queued events stay ordered across timebase
+    loads and steps; it wraps and is compared modulo 2**key_width.
+    """
+    return data.StructLayout({
+        "key":       unsigned(key_width),
+        "timestamp": unsigned(TIME_WIDTH),
+        "kind":      EventKind,
+        "lost":      unsigned(LOST_WIDTH),
+    })

@@ -1,0 +1,1 @@
+"""Host-side library and command line."""

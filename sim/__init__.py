@@ -1,0 +1,1 @@
+"""Reference models, stimuli and testbenches."""
