@@ -32,7 +32,9 @@ class Timebase(wiring.Component):
     ``MIN_PERIOD`` fine ticks.
 
     ``pulses_missed`` counts the pulses not produced while the phase was being
-    recomputed after a load, a period change or a step of a period or more.
+    recomputed after a load, a period change or a step of a period or more
+    (a time change during that recomputation restarts it, and the pulse due
+    in the abandoned window is not counted: the time it belonged to is gone).
     """
 
     def __init__(self, samples_per_cycle, default_period):
@@ -54,7 +56,12 @@ class Timebase(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self.samples_per_cycle
-        period = self.period
+        # The period in force: the input, one cycle late, so that a change
+        # never mixes with the phase of the cycle it arrives in.
+        period = Signal(TIME_WIDTH, init=self.period.init)
+        period_changed = Signal()
+        m.d.sync += period.eq(self.period)
+        m.d.comb += period_changed.eq(self.period != period)
 
         # time mod period, for the current cycle; meaningful when phase_valid.
         phase       = Signal(TIME_WIDTH)
@@ -70,10 +77,6 @@ class Timebase(wiring.Component):
         # Phase of the next cycle when nothing is loaded or stepped.
         phase_next = Signal(TIME_WIDTH)
         m.d.comb += phase_next.eq(Mux(phase + n >= period, phase + n - period, phase + n))
-
-        # Period changes are only noticed by comparing with the last one seen.
-        period_seen = Signal(TIME_WIDTH, init=period.init)
-        m.d.sync += period_seen.eq(period)
 
         # Bit-serial restoring divider computing (dividend mod period).
         div_busy     = Signal()
@@ -104,7 +107,7 @@ class Timebase(wiring.Component):
             m.d.sync += start_divider(self.load.payload)
         with m.Elif(self.adjust.valid):
             m.d.sync += self.time.eq(self.time + n + adj)
-            with m.If(small_step & ~div_busy & phase_valid & (period == period_seen)):
+            with m.If(small_step & ~div_busy & phase_valid & ~period_changed):
                 with m.If(stepped < 0):
                     m.d.sync += phase.eq(stepped + period)
                 with m.Elif(stepped >= period):
@@ -115,7 +118,7 @@ class Timebase(wiring.Component):
                 m.d.sync += start_divider(self.time + n + adj)
         with m.Else():
             m.d.sync += self.time.eq(self.time + n)
-            with m.If(period != period_seen):
+            with m.If(period_changed):
                 m.d.sync += start_divider(self.time + n)
             with m.Elif(div_busy):
                 m.d.sync += div_elapsed.eq(div_elapsed + n)

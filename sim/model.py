@@ -69,6 +69,13 @@ class Waveform:
             transitions += [hi_start, hi_end]
         return cls(transitions)
 
+    def truncated(self, end_ps):
+        """The same signal, forced low from ``end_ps`` on."""
+        kept = self.transitions[self.transitions < end_ps]
+        if len(kept) & 1:
+            kept = np.append(kept, end_ps)
+        return Waveform(kept)
+
     def levels(self, times_ps):
         """Level at each time (transitions at exactly that time included)."""
         count = np.searchsorted(self.transitions, np.asarray(times_ps, dtype=np.int64), side="right")

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 MIN_VERSION=5.036
+PINNED=5.048-1      # the Debian unstable release this was tested with
 CACHE=${QNU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qnu}
 log() { echo "verilator.sh: $*" >&2; }
 
@@ -40,7 +41,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 log "fetching the verilator source package from Debian unstable"
-apt-get source --download-only -qq verilator >/dev/null
+# The pinned release while unstable still carries it, else its current one.
+apt-get source --download-only -qq "verilator=$PINNED" >/dev/null 2>&1 ||
+    { log "verilator $PINNED has left unstable; taking its current release"
+      apt-get source --download-only -qq verilator >/dev/null; }
 dpkg-source -x --skip-patches ./verilator_*.dsc src >/dev/null
 cd src
 version=$(dpkg-parsechangelog -S Version | sed 's/-[^-]*$//; s/^[0-9]*://')

@@ -1,0 +1,128 @@
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from qnu.gateware.timebase import Timebase, MIN_PERIOD
+from qnu.gateware.event import TIME_WIDTH
+
+RESYNC_CYCLES = TIME_WIDTH + 1
+
+
+class TimebaseModel:
+    """The timebase's specification, cycle by cycle."""
+
+    def __init__(self, n, period):
+        self.n, self.period, self.time = n, period, 0
+        self.resync_left = 0            # cycles of suppressed pulses still to come
+        self.resync_start = None        # time of the first suppressed cycle
+        self.missed = 0
+
+    def outputs(self):
+        """(pulse, offset) in the current cycle."""
+        if self.resync_left:
+            return 0, None
+        offset = (-self.time) % self.period
+        return (1, offset) if offset < self.n else (0, None)
+
+    def step(self, load=None, adjust=None, period=None):
+        """Advance one cycle with this cycle's inputs. A time change during a
+        resynchronisation restarts it, and its window is not scored."""
+        busy = self.resync_left > 0
+        period_changed = period != self.period
+        if load is not None:
+            self.time = load
+            restart = True
+        elif adjust is not None:
+            self.time += self.n + adjust
+            restart = abs(adjust) >= self.period or busy or period_changed
+        else:
+            self.time += self.n
+            restart = period_changed
+            if busy and not restart:
+                self.resync_left -= 1
+                if self.resync_left == 0 and (-self.resync_start) % self.period < RESYNC_CYCLES * self.n:
+                    self.missed += 1
+        self.period = period
+        if restart:
+            self.resync_left = RESYNC_CYCLES
+            self.resync_start = self.time
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 8])
+def test_timebase_against_model(n):
+    rng = random.Random(n)
+    period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)
+    dut = Timebase(n, default_period=period)
+    model = TimebaseModel(n, period)
+    pulses_seen = 0
+
+    async def bench(ctx):
+        nonlocal pulses_seen
+        for cycle in range(8000):
+            op = rng.random()
+            load = adjust = None
+            new_period = model.period
+            if cycle == 0 or op < 0.004:    # loads keep the time far from zero
+                load = rng.randrange(2 ** 36, 2 ** 40)
+            elif op < 0.02:
+                adjust = rng.randrange(-model.period + 1, model.period)
+            elif op < 0.024:
+                adjust = rng.choice([-1, 1]) * rng.randrange(model.period, 10 * model.period)
+            elif op < 0.027:
+                new_period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)
+            ctx.set(dut.load.valid, load is not None)
+            ctx.set(dut.load.payload, load or 0)
+            ctx.set(dut.adjust.valid, adjust is not None)
+            ctx.set(dut.adjust.payload, adjust or 0)
+            ctx.set(dut.period, new_period)
+
+            assert ctx.get(dut.time) == model.time, f"cycle {cycle}"
+            pulse, offset = model.outputs()
+            assert ctx.get(dut.pulse) == pulse, f"cycle {cycle}: time {model.time}, period {model.period}"
+            if pulse:
+                pulses_seen += 1
+                assert ctx.get(dut.pulse_offset) == offset
+            assert ctx.get(dut.pulses_missed) == model.missed
+            model.step(load, adjust, new_period)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert pulses_seen >= 3
+
+
+def test_timebase_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="samples_per_cycle"):
+        Timebase(3, default_period=10_000)
+    with pytest.raises(ValueError, match="period"):
+        Timebase(4, default_period=100)
+
+
+def test_pulse_due_during_resync_is_counted():
+    n, period = 4, 10_000
+    dut = Timebase(n, default_period=period)
+
+    async def bench(ctx):
+        ctx.set(dut.load.valid, 1)
+        ctx.set(dut.load.payload, 7 * period - 40)     # a boundary 10 cycles after the load
+        await ctx.tick()
+        ctx.set(dut.load.valid, 0)
+        pulses = 0
+        for _ in range(RESYNC_CYCLES):
+            pulses += ctx.get(dut.pulse)
+            await ctx.tick()
+        assert pulses == 0
+        assert ctx.get(dut.pulses_missed) == 1
+        # and the next boundary is pulsed on time, at the right position
+        while not ctx.get(dut.pulse):
+            await ctx.tick()
+        t = ctx.get(dut.time)
+        assert t + ctx.get(dut.pulse_offset) == 8 * period
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()

@@ -1,0 +1,65 @@
+"""Build the timing core's Verilog for Icarus or Verilator and run cocotb tests on it."""
+
+import json
+import os
+from pathlib import Path
+
+from cocotb_tools.runner import get_runner
+
+from qnu.gateware import TimingCore
+from .hdl import write_verilog
+from .toolchain import simulator_env
+
+__all__ = ["CoreBuild", "BUILD_ROOT"]
+
+BUILD_ROOT = Path(os.environ.get("QNU_BUILD", Path.cwd() / "build"))
+TOPLEVEL = "qnu_core"
+
+# Amaranth's Verilog is correct but not lint-clean for Verilator's taste.
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-UNOPTFLAT",
+                  "-Wno-CASEINCOMPLETE", "-Wno-UNUSEDSIGNAL", "-O3", "--x-assign", "fast",
+                  "--x-initial", "fast"]
+
+
+class CoreBuild:
+    """One (simulator, core parameters) build, made once and reused."""
+
+    def __init__(self, simulator, *, channels, samples_per_cycle, clock_hz=100_000_000,
+                 counter_width=32, **core_args):
+        self.simulator = simulator
+        self.params = dict(channels=channels, samples_per_cycle=samples_per_cycle,
+                           clock_hz=clock_hz, counter_width=counter_width)
+        self.core_args = core_args
+        self.name = f"{simulator}-n{samples_per_cycle}-c{channels}"
+        self.dir = BUILD_ROOT / "cocotb" / self.name
+        self._runner = None
+
+    def build(self):
+        simulator_env(self.simulator)
+        core = TimingCore(**self.params, **self.core_args)
+        source = self.dir / f"{TOPLEVEL}.v"
+        fresh = self.dir / "fresh.v"
+        write_verilog(core, fresh, name=TOPLEVEL)
+        # keep the old file (and the simulator's build) when nothing changed
+        if not source.exists() or source.read_text() != fresh.read_text():
+            fresh.replace(source)
+        else:
+            fresh.unlink()
+        runner = get_runner(self.simulator)
+        args = VERILATOR_ARGS if self.simulator == "verilator" else []
+        runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=self.dir / "sim",
+                     build_args=args, timescale=("1ns", "1ps"), log_file=self.dir / "build.log")
+        self._runner = runner
+        return self
+
+    def test(self, testcase, *, test_module="qnu.sim.tb.core_tb", seed=1, scale=1.0, report=None):
+        """Run one cocotb test; raises (via cocotb's runner) if it fails."""
+        if self._runner is None:
+            self.build()
+        env = {"QNU_CORE": json.dumps(dict(self.params, seed=seed, scale=scale))}
+        if report is not None:
+            env["QNU_REPORT"] = str(report)
+        return self._runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL,
+                                 testcase=testcase, build_dir=self.dir / "sim",
+                                 test_dir=self.dir / "run", extra_env=env, seed=seed,
+                                 timescale=("1ns", "1ps"))
