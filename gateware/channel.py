@@ -21,9 +21,10 @@ class TaggerChannel(wiring.Component):
     After an accepted event the channel ignores edges for ``dead_time`` fine
     ticks, at least one cycle (``samples_per_cycle`` ticks): a channel yields
     at most one event per cycle. The event's timestamp is its sample's time
-    plus ``delay`` fine ticks. Increases of ``delay`` apply at once; decreases
-    apply when nothing is in flight, so a
-    channel's queue always holds events in time order.
+    plus ``delay`` fine ticks. Increases of ``delay`` apply at once; a decrease
+    by ``d`` ticks applies at the first pause of at least ``d`` ticks between
+    the channel's events (disabling the channel makes one), so that its queue
+    always holds events in time order.
 
     Events wait in a queue of ``depth`` entries until the merger takes them.
     An event arriving at a full queue is lost: ``lost_count`` counts it, and
@@ -147,10 +148,19 @@ class TaggerChannel(wiring.Component):
             with m.Else():
                 m.d.sync += [pending.eq(1), pending_first.eq(s2_entry)]
 
-        # A lower delay is taken only with nothing in flight, so that the
-        # queue stays in time order.
-        idle = ~s1_valid & ~s2_valid & (pending == 0) & (queue.level == 0)
-        with m.If((cfg.delay >= delay) | idle):
+        # A lower delay is taken at the first pause of (old - new) ticks in the
+        # channel's events: then every later key is past every queued one.
+        last_tick = Signal(self.key_width)      # of the last event to get a delay
+        quiet_long = Signal(init=1)             # no event for 2**16 ticks or more
+        newest = Mux(s1_valid, s1_local + s1_position, last_tick)
+        gap = Signal(self.key_width)
+        m.d.comb += gap.eq(s1_local + n - newest)
+        with m.If(s1_valid):
+            m.d.sync += [last_tick.eq(s1_local + s1_position), quiet_long.eq(0)]
+        with m.Elif(gap >= 2 ** len(cfg.delay)):
+            m.d.sync += quiet_long.eq(1)
+        paused = (~s1_valid & quiet_long) | (gap >= delay - cfg.delay)
+        with m.If((cfg.delay >= delay) | paused):
             m.d.sync += delay.eq(cfg.delay)
 
         m.d.comb += [
