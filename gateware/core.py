@@ -56,13 +56,17 @@ class TimingCore(wiring.Component):
 
     @property
     def latency(self):
-        """Cycles from a sample word at ``samples`` to its event at ``events``
-        (zero delay, empty queues), not counting the FIFO."""
-        return TaggerChannel.LATENCY + self._horizon_cycles + 1
+        """Cycles from a sample word at ``samples`` to its event at ``events``,
+        with zero delay and nothing queued: the channel, the merger's output
+        register and the FIFO's two."""
+        return TaggerChannel.LATENCY + 1 + 2
 
     @property
     def _horizon_cycles(self):
-        return TaggerChannel.LATENCY
+        # An entry readable at cycle m came from a word at cycle m - LATENCY
+        # or earlier, so every entry not yet readable has a key of at least
+        # local - (LATENCY - 1) * N: older keys are final.
+        return TaggerChannel.LATENCY - 1
 
     def elaborate(self, platform):
         m = Module()

@@ -96,3 +96,26 @@ def test_pulse_output_marks_each_second():
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_latency(n):
+    core = TimingCore(channels=2, samples_per_cycle=n)
+
+    async def bench(ctx):
+        ctx.set(core.channel_config[1].enable, 1)
+        ctx.set(core.channel_config[1].rising, 1)
+        ctx.set(core.events.ready, 1)
+        await ctx.tick().repeat(10)
+        ctx.set(core.samples[1], 1 << (n - 1))
+        for cycles in range(1, 40):
+            await ctx.tick()
+            ctx.set(core.samples[1], 0)
+            if ctx.get(core.events.valid):
+                break
+        assert cycles == core.latency
+
+    sim = Simulator(core)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()

@@ -23,19 +23,31 @@ def _build(simulator, n, channels):
     return _builds[key]
 
 
+# Longer runs with other seeds; `make test` runs them too, `make test-fast` does not.
+SLOW_CONFIGS = [(4, 16), (8, 4)]
+SLOW_TESTS = ["poisson_streams", "edges_on_every_sample_position", "simultaneous_edges_on_all_channels",
+              "glitches_shorter_than_a_sample", "overflow_under_tenfold_overload"]
+SLOW_SCALE = 5
+
+
 def _cases():
     for sim in SIMULATORS:
         for n, ch in CONFIGS:
             for test in TESTS:
-                yield pytest.param(sim, n, ch, test, id=f"{sim}-n{n}-c{ch}-{test}",
+                yield pytest.param(sim, n, ch, test, 1.0, id=f"{sim}-n{n}-c{ch}-{test}",
                                    marks=pytest.mark.xdist_group(f"{sim}-n{n}-c{ch}"))
+        for n, ch in SLOW_CONFIGS:
+            for test in SLOW_TESTS:
+                yield pytest.param(sim, n, ch, test, SLOW_SCALE, id=f"{sim}-n{n}-c{ch}-{test}-x{SLOW_SCALE}",
+                                   marks=[pytest.mark.slow, pytest.mark.xdist_group(f"{sim}-n{n}-c{ch}")])
 
 
-@pytest.mark.parametrize("simulator,n,channels,test", list(_cases()))
-def test_core(simulator, n, channels, test, tmp_path, figures):
+@pytest.mark.parametrize("simulator,n,channels,test,scale", list(_cases()))
+def test_core(simulator, n, channels, test, scale, tmp_path, figures):
     build = _build(simulator, n, channels)
     report = tmp_path / "report.jsonl"
-    build.test(test, seed=1000 * n + channels, report=report)
+    seed = 1000 * n + channels + (0 if scale == 1 else 77)
+    build.test(test, seed=seed, scale=scale, report=report)
     for line in report.read_text().splitlines():
         fig = json.loads(line)
         if fig["test"] == "timestamp_accuracy":
