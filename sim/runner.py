@@ -1,5 +1,7 @@
 """Build the timing core's Verilog for Icarus or Verilator and run cocotb tests on it."""
 
+import contextlib
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -34,8 +36,24 @@ class CoreBuild:
         self.dir = BUILD_ROOT / "cocotb" / self.name
         self._runner = None
 
+    @contextlib.contextmanager
+    def _locked(self):
+        # parallel test workers may build the same design: one at a time
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def build(self):
         simulator_env(self.simulator)
+        with self._locked():
+            self._build()
+        return self
+
+    def _build(self):
         core = TimingCore(**self.params, **self.core_args)
         source = self.dir / f"{TOPLEVEL}.v"
         fresh = self.dir / "fresh.v"
@@ -50,9 +68,9 @@ class CoreBuild:
         runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=self.dir / "sim",
                      build_args=args, timescale=("1ns", "1ps"), log_file=self.dir / "build.log")
         self._runner = runner
-        return self
 
-    def test(self, testcase, *, test_module="qnu.sim.tb.core_tb", seed=1, scale=1.0, report=None):
+    def test(self, testcase, *, test_module="qnu.sim.tb.core_tb", seed=1, scale=1.0, report=None,
+             test_dir=None):
         """Run one cocotb test; raises (via cocotb's runner) if it fails."""
         if self._runner is None:
             self.build()
@@ -61,5 +79,5 @@ class CoreBuild:
             env["QNU_REPORT"] = str(report)
         return self._runner.test(test_module=test_module, hdl_toplevel=TOPLEVEL,
                                  testcase=testcase, build_dir=self.dir / "sim",
-                                 test_dir=self.dir / "run", extra_env=env, seed=seed,
+                                 test_dir=test_dir or self.dir / "run", extra_env=env, seed=seed,
                                  timescale=("1ns", "1ps"))

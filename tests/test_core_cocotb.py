@@ -47,7 +47,7 @@ def test_core(simulator, n, channels, test, scale, tmp_path, figures):
     build = _build(simulator, n, channels)
     report = tmp_path / "report.jsonl"
     seed = 1000 * n + channels + (0 if scale == 1 else 77)
-    build.test(test, seed=seed, scale=scale, report=report)
+    build.test(test, seed=seed, scale=scale, report=report, test_dir=tmp_path)
     for line in report.read_text().splitlines():
         fig = json.loads(line)
         if fig["test"] == "timestamp_accuracy":
