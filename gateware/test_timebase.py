@@ -94,6 +94,7 @@ def test_timebase_against_model(n):
     assert pulses_seen >= 3
 
 
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_timebase_rejects_bad_parameters():
     with pytest.raises(ValueError, match="samples_per_cycle"):
         Timebase(3, default_period=10_000)

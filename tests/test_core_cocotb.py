@@ -52,7 +52,7 @@ def test_core(simulator, n, channels, test, scale, tmp_path, figures):
         fig = json.loads(line)
         if fig["test"] == "timestamp_accuracy":
             figures(f"accuracy {simulator:9s} N={n}: bin {fig['bin_ps']:.0f} ps, {fig['edges']} edges, "
-                    f"mean error {fig['mean_ps']:+.1f} ps, RMS {fig['rms_ps']:.1f} ps "
+                    f"mean error {fig['mean_ps']:+.1f} ps (standard error {fig['quantization_limit_ps'] / fig['edges'] ** 0.5:.1f}), RMS {fig['rms_ps']:.1f} ps "
                     f"(limit bin/sqrt(12) = {fig['quantization_limit_ps']:.1f} ps), max |error| {fig['max_abs_ps']:.0f} ps")
         elif "lost" in fig:
             figures(f"overflow {simulator:9s} N={n} C={channels}: injected {fig['injected']} = "
