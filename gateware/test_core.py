@@ -119,3 +119,30 @@ def test_latency(n):
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+
+
+def test_sustains_one_event_per_cycle():
+    """Four channels, each firing every fourth cycle in turn: one event every cycle, none lost."""
+    n, channels, cycles = 2, 4, 400
+    core = TimingCore(channels=channels, samples_per_cycle=n)
+    valid_cycles = []
+
+    async def bench(ctx):
+        for c in range(channels):
+            ctx.set(core.channel_config[c].enable, 1)
+            ctx.set(core.channel_config[c].rising, 1)
+        ctx.set(core.events.ready, 1)
+        for cycle in range(cycles + 40):
+            c = cycle % channels
+            word = (0b11 << (c * n)) if cycle < cycles else 0      # rising at sample 0, high one cycle
+            ctx.set(core.samples.as_value(), word)
+            _, _, valid = await ctx.tick().sample(core.events.valid)
+            valid_cycles.append(valid)
+
+    sim = Simulator(core)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert sum(valid_cycles) == cycles
+    first = valid_cycles.index(1)
+    assert all(valid_cycles[first:first + cycles]), "a bubble in the stream"
