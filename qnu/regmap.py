@@ -1,0 +1,137 @@
+"""The node's register map: the one source of truth.
+
+Pure Python, importable without Amaranth. The gateware's register bank
+(:mod:`qnu.gateware.registers`), the host's accessors (:mod:`qnu.host.registers`)
+and docs/registers.md are all generated from :func:`register_map`.
+
+Registers are 32 bits wide at 16-bit word addresses. Access is ``ro`` (read
+only: a write is refused with ``READ_ONLY``), ``rw``, or ``wo`` (write only:
+reads return 0; writing triggers an action).
+"""
+
+from dataclasses import dataclass, field
+
+__all__ = ["Field", "Register", "RegisterMap", "register_map", "CHANNEL_BASE", "CHANNEL_STRIDE"]
+
+CHANNEL_BASE = 0x0100
+CHANNEL_STRIDE = 0x0010
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    offset: int
+    width: int
+    doc: str = ""
+
+    @property
+    def mask(self):
+        return ((1 << self.width) - 1) << self.offset
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str           # e.g. "scratch", "ch3_delay"
+    address: int
+    access: str         # "ro", "rw" or "wo"
+    doc: str
+    width: int = 32     # bits implemented; the rest read as 0
+    reset: int = 0
+    fields: tuple = ()
+    channel: int = None  # for per-channel registers
+    source: str = ""    # what drives a read-only register, for the gateware
+
+    def __post_init__(self):
+        if self.access not in ("ro", "rw", "wo"):
+            raise ValueError(f"{self.name}: access must be ro, rw or wo")
+        if not 0 <= self.address < 0x10000:
+            raise ValueError(f"{self.name}: address out of range")
+
+    @property
+    def writable(self):
+        return self.access in ("rw", "wo")
+
+    @property
+    def readable(self):
+        return self.access in ("ro", "rw")
+
+
+@dataclass
+class RegisterMap:
+    registers: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.by_name = {r.name: r for r in self.registers}
+        self.by_address = {r.address: r for r in self.registers}
+        if len(self.by_name) != len(self.registers) or len(self.by_address) != len(self.registers):
+            raise ValueError("register names and addresses must be unique")
+
+    def __iter__(self):
+        return iter(sorted(self.registers, key=lambda r: r.address))
+
+    def __getitem__(self, name):
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise KeyError(f"no register named {name!r}") from None
+
+    def __contains__(self, name):
+        return name in self.by_name
+
+
+# Global registers: (name, address, access, width, reset, doc, fields, source)
+_GLOBAL = [
+    ("magic",          0x0000, "ro", 32, 0, "The constant 0x514E5531 ('QNU1').", (), "const:magic"),
+    ("build_id",       0x0001, "ro", 32, 0, "Identifies the gateware build.", (), "const:build_id"),
+    ("config",         0x0002, "ro", 32, 0, "What this node has.",
+     (Field("channels", 0, 8, "tagging channels"), Field("samples_per_cycle", 8, 4, "input samples per system cycle"),
+      Field("protocol_version", 16, 8, "wire protocol version")), "const:config"),
+    ("clock_hz",       0x0003, "ro", 32, 0, "System clock frequency in Hz.", (), "const:clock_hz"),
+    ("scratch",        0x0004, "rw", 32, 0, "Free for the host: reads back what was written.", (), ""),
+    ("time_lo",        0x0008, "ro", 32, 0, "Timebase, fine ticks, low word. Reading it latches time_hi.", (), "time_lo"),
+    ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
+    ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
+    ("time_arg_hi",    0x000B, "rw", 32, 0, "Argument of the next time_cmd, high word.", (), ""),
+    ("time_cmd",       0x000C, "wo", 2, 0, "Write 1 to load the time with the argument, 2 to step it by the "
+                                           "argument (signed), atomically.", (), ""),
+    ("pulse_period_lo", 0x000D, "rw", 32, 0, "Pulse-per-period output period in fine ticks, low word "
+                                            "(default: one second).", (), ""),
+    ("pulse_period_hi", 0x000E, "rw", 32, 0, "Pulse period, high word.", (), ""),
+    ("pulses_missed",  0x000F, "ro", 32, 0, "Pulses not produced while the pulse phase was recomputed.", (), "pulses_missed"),
+    ("err_framing",    0x0020, "ro", 32, 0, "UART bytes received with a bad stop bit.", (), "err:framing"),
+    ("err_crc",        0x0021, "ro", 32, 0, "Frames dropped for a bad CRC.", (), "err:crc"),
+    ("err_length",     0x0022, "ro", 32, 0, "Frames dropped for a length that does not fit their command "
+                                            "(too short, too long, or a bad count).", (), "err:length"),
+    ("err_command",    0x0023, "ro", 32, 0, "Frames with an unknown command.", (), "err:command"),
+    ("err_address",    0x0024, "ro", 32, 0, "Register accesses to an address that does not exist.", (), "err:address"),
+    ("err_read_only",  0x0025, "ro", 32, 0, "Writes refused because the register is read-only.", (), "err:read_only"),
+    ("frames_ok",      0x0026, "ro", 32, 0, "Frames received and executed.", (), "frames_ok"),
+    ("records_sent",   0x0027, "ro", 32, 0, "Event records sent to the host.", (), "records_sent"),
+]
+
+# Per-channel registers: (suffix, offset, access, width, reset, doc, fields, source)
+_CHANNEL = [
+    ("ctrl",      0x0, "rw", 3, 0, "Channel settings.",
+     (Field("enable", 0, 1, "tag this channel"), Field("rising", 1, 1, "tag rising edges"),
+      Field("falling", 2, 1, "tag falling edges")), ""),
+    ("delay",     0x1, "rw", 16, 0, "Delay added to the channel's timestamps, fine ticks.", (), ""),
+    ("dead_time", 0x2, "rw", 16, 0, "Edges ignored for this long after an event, fine ticks "
+                                    "(at least one cycle).", (), ""),
+    ("events",    0x3, "ro", 32, 0, "Events accepted (delivered or lost), wrapping.", (), "ch:events"),
+    ("lost",      0x4, "ro", 32, 0, "Events lost to a full queue, wrapping.", (), "ch:lost"),
+]
+
+MAGIC = 0x514E5531
+
+
+def register_map(channels):
+    """The register map of a node with ``channels`` tagging channels."""
+    if not 1 <= channels <= 64:
+        raise ValueError("channels must be 1 to 64")
+    regs = [Register(name, addr, access, doc, width, reset, fields, source=src)
+            for name, addr, access, width, reset, doc, fields, src in _GLOBAL]
+    for c in range(channels):
+        for suffix, off, access, width, reset, doc, fields, src in _CHANNEL:
+            regs.append(Register(f"ch{c}_{suffix}", CHANNEL_BASE + c * CHANNEL_STRIDE + off, access,
+                                 doc, width, reset, fields, channel=c, source=src))
+    return RegisterMap(regs)

@@ -1,0 +1,298 @@
+"""The node's wire protocol: the one source of truth.
+
+Pure Python, importable without Amaranth. The gateware's protocol engine and
+tag encoder use the constants defined here, the host library uses the codec
+functions, and docs/protocol.md is generated from this module (including its
+worked examples, produced by these very functions).
+
+Layers, from the wire up:
+
+1. UART, 8N1, least significant bit first.
+2. SLIP framing (RFC 1055): a frame is ``END body END`` with ``END`` and
+   ``ESC`` inside the body escaped. Bytes between two ``END`` are one frame,
+   so a receiver resynchronizes at the next ``END`` after any garbage; empty
+   frames are ignored.
+3. Body: ``kind (1) | seq (1) | payload | crc (2, big-endian)``; the CRC is
+   CRC-16/CCITT-FALSE (polynomial 0x1021, initial 0xFFFF, no reflection, no
+   final XOR) over kind, seq and payload.
+"""
+
+import enum
+import struct
+
+__all__ = [
+    "PROTOCOL_VERSION", "MAGIC", "END", "ESC", "ESC_END", "ESC_ESC",
+    "Command", "Reply", "ErrorCode", "MAX_BURST", "MAX_REQUEST_BODY", "MAX_EVENTS_PAYLOAD",
+    "RECORD_OVERFLOW", "RECORD_ABSOLUTE", "WIRE_CHANNELS",
+    "crc16", "slip_encode", "SlipDecoder", "build_frame", "parse_body", "FrameError",
+    "encode_varint", "decode_varint", "encode_records", "decode_records", "Record",
+    "IdentifyInfo", "IDENTIFY_FORMAT",
+]
+
+PROTOCOL_VERSION = 1
+MAGIC = 0x514E5531                  # "QNU1"
+
+END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
+
+MAX_BURST = 32                      # registers per READ or WRITE
+MAX_REQUEST_BODY = 2 + 3 + 4 * MAX_BURST + 2      # the longest valid request body
+MAX_EVENTS_PAYLOAD = 240            # bytes of records in one EVENTS frame, at most
+
+
+class Command(enum.IntEnum):
+    """Host-to-node frame kinds."""
+    IDENTIFY    = 0x01  # payload: none. Reply OK: IDENTIFY_FORMAT
+    READ        = 0x02  # payload: address u16, count u8 (1..MAX_BURST). Reply OK: count x u32
+    WRITE       = 0x03  # payload: address u16, count u8, count x u32. Reply OK: none
+    READ_EVENTS = 0x04  # payload: none. Reply: one EVENTS frame (possibly with no records)
+    STREAM      = 0x05  # payload: u8, 1 to start streaming EVENTS frames, 0 to stop. Reply OK: none
+
+
+class Reply(enum.IntEnum):
+    """Node-to-host frame kinds."""
+    OK     = 0x80       # seq echoes the request's
+    ERROR  = 0x81       # seq echoes the request's (0 if it had none); payload: code u8, detail u16
+    EVENTS = 0x90       # seq counts EVENTS frames (mod 256); payload: first record index u32, records
+
+
+class ErrorCode(enum.IntEnum):
+    """Why a frame was refused. Nothing of a refused frame is applied."""
+    BAD_CRC         = 1  # the CRC did not match; detail: 0
+    BAD_LENGTH      = 2  # too short, too long, or a count that does not fit; detail: body length
+    UNKNOWN_COMMAND = 3  # detail: the kind byte
+    BAD_ADDRESS     = 4  # a register in the burst does not exist; detail: its address
+    READ_ONLY       = 5  # a register in a WRITE burst is read-only; detail: its address
+    BAD_VALUE       = 6  # an argument out of range (STREAM not 0 or 1, time_cmd not 1 or 2); detail: address or 0
+
+    @property
+    def meaning(self):
+        return _ERROR_MEANINGS[self]
+
+
+_ERROR_MEANINGS = {
+    ErrorCode.BAD_CRC: "the frame's CRC did not match (corrupted on the line)",
+    ErrorCode.BAD_LENGTH: "the frame's length does not fit its command",
+    ErrorCode.UNKNOWN_COMMAND: "the node does not know this command",
+    ErrorCode.BAD_ADDRESS: "no register at this address",
+    ErrorCode.READ_ONLY: "the register is read-only",
+    ErrorCode.BAD_VALUE: "an argument is out of range",
+}
+
+# IDENTIFY reply payload, little-endian:
+# magic u32, protocol version u8, build id u32, channels u8, samples per cycle u8, clock Hz u32
+IDENTIFY_FORMAT = "<IBIBBI"
+
+
+class IdentifyInfo:
+    def __init__(self, magic, protocol_version, build_id, channels, samples_per_cycle, clock_hz):
+        self.magic = magic
+        self.protocol_version = protocol_version
+        self.build_id = build_id
+        self.channels = channels
+        self.samples_per_cycle = samples_per_cycle
+        self.clock_hz = clock_hz
+
+    @classmethod
+    def unpack(cls, payload):
+        if len(payload) != struct.calcsize(IDENTIFY_FORMAT):
+            raise FrameError(f"IDENTIFY reply of {len(payload)} bytes")
+        return cls(*struct.unpack(IDENTIFY_FORMAT, payload))
+
+    def pack(self):
+        return struct.pack(IDENTIFY_FORMAT, self.magic, self.protocol_version, self.build_id,
+                           self.channels, self.samples_per_cycle, self.clock_hz)
+
+    def __repr__(self):
+        return (f"IdentifyInfo(protocol {self.protocol_version}, build {self.build_id:#010x}, "
+                f"{self.channels} channels, {self.samples_per_cycle} samples/cycle, {self.clock_hz} Hz)")
+
+
+class FrameError(ValueError):
+    """A frame body that cannot be parsed."""
+
+
+def crc16(data, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE, bit by bit: simple enough to check by eye."""
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def slip_encode(body):
+    out = bytearray([END])
+    for b in body:
+        if b == END:
+            out += bytes([ESC, ESC_END])
+        elif b == ESC:
+            out += bytes([ESC, ESC_ESC])
+        else:
+            out.append(b)
+    out.append(END)
+    return bytes(out)
+
+
+class SlipDecoder:
+    """Feed bytes, get complete frame bodies. A bad escape marks the frame as
+    corrupt (returned as None) so the caller can count it."""
+
+    def __init__(self, max_body=4096):
+        self.max_body = max_body
+        self._buf = bytearray()
+        self._escaped = False
+        self._bad = False
+
+    def feed(self, data):
+        bodies = []
+        for b in data:
+            if b == END:
+                if self._buf or self._bad:
+                    bodies.append(None if self._bad else bytes(self._buf))
+                self._buf.clear()
+                self._escaped = self._bad = False
+            elif self._escaped:
+                self._escaped = False
+                if b == ESC_END:
+                    self._push(END)
+                elif b == ESC_ESC:
+                    self._push(ESC)
+                else:
+                    self._bad = True
+            elif b == ESC:
+                self._escaped = True
+            else:
+                self._push(b)
+        return bodies
+
+    def _push(self, b):
+        if len(self._buf) >= self.max_body:
+            self._bad = True
+        else:
+            self._buf.append(b)
+
+
+def build_frame(kind, seq, payload=b""):
+    """The SLIP-framed bytes of one frame."""
+    body = bytes([int(kind), seq & 0xFF]) + bytes(payload)
+    return slip_encode(body + crc16(body).to_bytes(2, "big"))
+
+
+def parse_body(body):
+    """(kind, seq, payload) of a frame body; FrameError if short or the CRC is wrong."""
+    if body is None:
+        raise FrameError("corrupt framing")
+    if len(body) < 4:
+        raise FrameError(f"frame of {len(body)} bytes is too short")
+    if crc16(body[:-2]) != int.from_bytes(body[-2:], "big"):
+        raise FrameError("CRC mismatch")
+    return body[0], body[1], body[2:-2]
+
+
+# --- Event records -----------------------------------------------------------
+#
+# An EVENTS payload is the index of its first record (u32, counting every
+# record the node has sent) followed by records. Each record starts with an
+# unsigned LEB128 varint V: its low 7 bits say what it is, V >> 7 is the
+# timestamp's increase over the previous record's (the "base"; fine ticks).
+#   0..63            a tag: channel = code >> 1, falling edge if code & 1
+#   RECORD_OVERFLOW  events lost: then channel u8 and varint lost; the
+#                    timestamp is the first lost event's
+#   RECORD_ABSOLUTE  V >> 7 is 0; then the base as u64: opens every frame and
+#                    follows a time step backwards. Not an event.
+
+RECORD_OVERFLOW = 64
+RECORD_ABSOLUTE = 65
+WIRE_CHANNELS = 32
+
+
+def encode_varint(value):
+    if value < 0:
+        raise ValueError("varints are unsigned")
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def decode_varint(data, pos):
+    """(value, next position); FrameError if the data ends inside it."""
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise FrameError("record truncated inside a varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+        if shift > 70:
+            raise FrameError("varint too long")
+
+
+class Record:
+    """A decoded record: kind is 'rising', 'falling' or 'overflow'."""
+    __slots__ = ("timestamp", "channel", "kind", "lost")
+
+    def __init__(self, timestamp, channel, kind, lost=0):
+        self.timestamp, self.channel, self.kind, self.lost = timestamp, channel, kind, lost
+
+    def __eq__(self, other):
+        return isinstance(other, Record) and (self.timestamp, self.channel, self.kind, self.lost) == \
+            (other.timestamp, other.channel, other.kind, other.lost)
+
+    def __repr__(self):
+        extra = f", lost={self.lost}" if self.kind == "overflow" else ""
+        return f"Record({self.timestamp}, ch{self.channel}, {self.kind}{extra})"
+
+
+def encode_records(records, base=None):
+    """Encode records as the node does (an ABSOLUTE first, and on any step back)."""
+    out = bytearray()
+    for r in records:
+        if base is None or r.timestamp < base:
+            out += encode_varint(RECORD_ABSOLUTE) + struct.pack("<Q", r.timestamp)
+            base = r.timestamp
+        delta = r.timestamp - base
+        if r.kind == "overflow":
+            out += encode_varint(delta << 7 | RECORD_OVERFLOW) + bytes([r.channel]) + encode_varint(r.lost)
+        else:
+            out += encode_varint(delta << 7 | r.channel << 1 | (r.kind == "falling"))
+        base = r.timestamp
+    return bytes(out)
+
+
+def decode_records(data):
+    """Decode the records of one EVENTS payload (after its index)."""
+    records = []
+    base = None
+    pos = 0
+    while pos < len(data):
+        v, pos = decode_varint(data, pos)
+        code, delta = v & 0x7F, v >> 7
+        if code == RECORD_ABSOLUTE:
+            if pos + 8 > len(data):
+                raise FrameError("ABSOLUTE record truncated")
+            base, = struct.unpack_from("<Q", data, pos)
+            pos += 8
+            continue
+        if base is None:
+            raise FrameError("record before any ABSOLUTE record")
+        base += delta
+        if code == RECORD_OVERFLOW:
+            if pos >= len(data):
+                raise FrameError("OVERFLOW record truncated")
+            channel = data[pos]
+            lost, pos = decode_varint(data, pos + 1)
+            records.append(Record(base, channel, "overflow", lost))
+        elif code < 2 * WIRE_CHANNELS:
+            records.append(Record(base, code >> 1, "falling" if code & 1 else "rising"))
+        else:
+            raise FrameError(f"unknown record code {code}")
+    return records
