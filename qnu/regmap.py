@@ -92,7 +92,7 @@ _GLOBAL = [
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
     ("time_arg_hi",    0x000B, "rw", 32, 0, "Argument of the next time_cmd, high word.", (), ""),
-    ("time_cmd",       0x000C, "wo", 2, 0, "Write 1 to load the time with the argument, 2 to step it by the "
+    ("time_cmd",       0x000C, "wo", 32, 0, "Write 1 to load the time with the argument, 2 to step it by the "
                                            "argument (signed), atomically.", (), ""),
     ("pulse_period_lo", 0x000D, "rw", 32, 0, "Pulse-per-period output period in fine ticks, low word "
                                             "(default: one second).", (), ""),
@@ -105,6 +105,8 @@ _GLOBAL = [
     ("err_command",    0x0023, "ro", 32, 0, "Frames with an unknown command.", (), "err:command"),
     ("err_address",    0x0024, "ro", 32, 0, "Register accesses to an address that does not exist.", (), "err:address"),
     ("err_read_only",  0x0025, "ro", 32, 0, "Writes refused because the register is read-only.", (), "err:read_only"),
+    ("err_overrun",    0x0029, "ro", 32, 0, "UART bytes dropped because the receive buffer was full.", (), "err:overrun"),
+    ("err_value",      0x0028, "ro", 32, 0, "Frames refused for an argument out of range.", (), "err:value"),
     ("frames_ok",      0x0026, "ro", 32, 0, "Frames received and executed.", (), "frames_ok"),
     ("records_sent",   0x0027, "ro", 32, 0, "Event records sent to the host.", (), "records_sent"),
 ]

@@ -27,6 +27,8 @@ __all__ = [
     "crc16", "slip_encode", "SlipDecoder", "build_frame", "parse_body", "FrameError",
     "encode_varint", "decode_varint", "encode_records", "decode_records", "Record",
     "IdentifyInfo", "IDENTIFY_FORMAT",
+    "pack_read", "pack_write", "unpack_words", "pack_error", "unpack_error",
+    "pack_events", "unpack_events",
 ]
 
 PROTOCOL_VERSION = 1
@@ -296,3 +298,55 @@ def decode_records(data):
         else:
             raise FrameError(f"unknown record code {code}")
     return records
+
+
+# --- Payload codecs ----------------------------------------------------------
+#
+# Every multi-byte payload field is little-endian, like IDENTIFY_FORMAT and the
+# ABSOLUTE record; only the CRC that closes the body is big-endian.
+
+def pack_read(address, count):
+    """READ payload: address u16, count u8."""
+    return struct.pack("<HB", address, count)
+
+
+def pack_write(address, values):
+    """WRITE payload: address u16, count u8, then count x u32."""
+    values = list(values)
+    return struct.pack(f"<HB{len(values)}I", address, len(values), *values)
+
+
+def unpack_words(payload):
+    """The u32 values of a READ reply."""
+    if len(payload) % 4:
+        raise FrameError(f"READ reply of {len(payload)} bytes is not whole words")
+    return list(struct.unpack(f"<{len(payload) // 4}I", payload))
+
+
+def pack_error(code, detail=0):
+    """ERROR payload: code u8, detail u16."""
+    return struct.pack("<BH", int(code), detail)
+
+
+def unpack_error(payload):
+    """(code, detail) of an ERROR payload; code is an ErrorCode when it is a known one."""
+    if len(payload) != 3:
+        raise FrameError(f"ERROR reply of {len(payload)} bytes")
+    code, detail = struct.unpack("<BH", payload)
+    try:
+        code = ErrorCode(code)
+    except ValueError:
+        pass
+    return code, detail
+
+
+def pack_events(first_index, records=b""):
+    """EVENTS payload: first record index u32 (mod 2**32), then encoded records."""
+    return struct.pack("<I", first_index & 0xFFFFFFFF) + bytes(records)
+
+
+def unpack_events(payload):
+    """(first record index, encoded records) of an EVENTS payload."""
+    if len(payload) < 4:
+        raise FrameError(f"EVENTS payload of {len(payload)} bytes has no record index")
+    return struct.unpack_from("<I", payload)[0], bytes(payload[4:])

@@ -1,0 +1,166 @@
+"""Pack the event stream into EVENTS frames (record format in qnu.wire)."""
+
+from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.lib import wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from qnu import wire
+from .event import EventKind, TIME_WIDTH, LOST_WIDTH, event_layout
+from .framing import body_byte
+
+__all__ = ["EventFramer"]
+
+# the longest record: ABSOLUTE (9 bytes) then an OVERFLOW marker (11 + 1 + 5)
+_LONGEST_RECORD = 9 + 11 + 1 + 5
+
+
+class EventFramer(wiring.Component):
+    """Encode events as records into EVENTS frame bodies.
+
+    A frame opens on ``request`` (one frame, sent even if empty: the reply to
+    READ_EVENTS) or, while ``stream_enable`` is high, when an event is waiting.
+    It closes when the next record might not fit in ``MAX_EVENTS_PAYLOAD``
+    bytes, when a requested frame has drained what was waiting, or after
+    ``flush_cycles`` cycles with no event while streaming. Each frame starts
+    with the index of its first record (``records_sent`` then) and an ABSOLUTE
+    record, so the host can decode any frame alone and count exactly the
+    records of frames it lost.
+    """
+
+    def __init__(self, channels, *, flush_cycles=4096):
+        if channels > wire.WIRE_CHANNELS:
+            raise ValueError(f"the wire carries at most {wire.WIRE_CHANNELS} channels")
+        self.flush_cycles = flush_cycles
+        super().__init__({
+            "events":        In(stream.Signature(event_layout(channels))),
+            "stream_enable": In(1),
+            "request":       In(1),
+            "body":          Out(stream.Signature(body_byte)),
+            "records_sent":  Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        out = self.body
+
+        # One byte is held back, so that the frame's last byte can be marked
+        # when the frame closes.
+        hold = Signal(8)
+        hold_valid = Signal()
+        free = Signal()
+        m.d.comb += free.eq(~out.valid | out.ready)
+        with m.If(out.valid & out.ready):
+            m.d.sync += out.valid.eq(0)
+
+        def emit(value):
+            with m.If(hold_valid):
+                m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(0)]
+            m.d.sync += [hold.eq(value), hold_valid.eq(1)]
+
+        requested = Signal()
+        with m.If(self.request):
+            m.d.sync += requested.eq(1)
+
+        seq = Signal(8)
+        header = Signal(48)
+        count = Signal(range(16))
+        record_bytes = Signal(range(wire.MAX_EVENTS_PAYLOAD + 1))
+        idle = Signal(range(self.flush_cycles + 1))
+        opened_by_request = Signal()
+        first = Signal()
+
+        base = Signal(TIME_WIDTH)
+        ts = Signal(TIME_WIDTH)
+        channel = Signal(8)
+        code = Signal(7)
+        is_marker = Signal()
+        lost = Signal(LOST_WIDTH)
+        varint = Signal(TIME_WIDTH + 7)
+        shift = Signal(TIME_WIDTH)
+
+        def varint_byte(value):
+            more = (value >> 7) != 0
+            return Cat(value[:7], more), more
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(requested | (self.stream_enable & self.events.valid)):
+                    m.d.sync += [
+                        header.eq(Cat(Const(wire.Reply.EVENTS, 8), seq, self.records_sent)),
+                        count.eq(6), record_bytes.eq(0), idle.eq(0), first.eq(1),
+                        opened_by_request.eq(requested), requested.eq(0),
+                    ]
+                    m.next = "HEADER"
+            with m.State("HEADER"):
+                with m.If(free):
+                    emit(header[:8])
+                    m.d.sync += [header.eq(header >> 8), count.eq(count - 1)]
+                    with m.If(count == 1):
+                        m.next = "NEXT"
+            with m.State("NEXT"):
+                full = record_bytes > wire.MAX_EVENTS_PAYLOAD - _LONGEST_RECORD
+                with m.If(full):
+                    m.next = "CLOSE"
+                with m.Elif(self.events.valid):
+                    p = self.events.payload
+                    m.d.comb += self.events.ready.eq(1)
+                    marker = p.kind == EventKind.OVERFLOW
+                    m.d.sync += [
+                        ts.eq(p.timestamp), channel.eq(p.channel), lost.eq(p.lost), is_marker.eq(marker),
+                        code.eq(Mux(marker, wire.RECORD_OVERFLOW, Cat(p.kind == EventKind.FALLING, p.channel))),
+                        idle.eq(0),
+                    ]
+                    with m.If(first | (p.timestamp < base)):
+                        m.d.sync += [shift.eq(p.timestamp), count.eq(9), first.eq(0)]
+                        m.next = "ABSOLUTE"
+                    with m.Else():
+                        m.next = "DELTA"
+                with m.Elif(opened_by_request | ~self.stream_enable | (idle == self.flush_cycles)):
+                    m.next = "CLOSE"
+                with m.Else():
+                    m.d.sync += idle.eq(idle + 1)
+            with m.State("ABSOLUTE"):
+                with m.If(free):
+                    with m.If(count == 9):
+                        emit(wire.RECORD_ABSOLUTE)
+                    with m.Else():
+                        emit(shift[:8])
+                        m.d.sync += shift.eq(shift >> 8)
+                    m.d.sync += [count.eq(count - 1), record_bytes.eq(record_bytes + 1)]
+                    with m.If(count == 1):
+                        m.d.sync += base.eq(ts)
+                        m.next = "DELTA"
+            with m.State("DELTA"):
+                m.d.sync += varint.eq(Cat(code, ts - base))
+                m.next = "VARINT"
+            with m.State("VARINT"):
+                with m.If(free):
+                    byte, more = varint_byte(varint)
+                    emit(byte)
+                    m.d.sync += [varint.eq(varint >> 7), record_bytes.eq(record_bytes + 1)]
+                    with m.If(~more):
+                        m.d.sync += base.eq(ts)
+                        with m.If(is_marker):
+                            m.next = "MARKER_CHANNEL"
+                        with m.Else():
+                            m.d.sync += self.records_sent.eq(self.records_sent + 1)
+                            m.next = "NEXT"
+            with m.State("MARKER_CHANNEL"):
+                with m.If(free):
+                    emit(channel)
+                    m.d.sync += [varint.eq(lost), record_bytes.eq(record_bytes + 1)]
+                    m.next = "MARKER_LOST"
+            with m.State("MARKER_LOST"):
+                with m.If(free):
+                    byte, more = varint_byte(varint)
+                    emit(byte)
+                    m.d.sync += [varint.eq(varint >> 7), record_bytes.eq(record_bytes + 1)]
+                    with m.If(~more):
+                        m.d.sync += self.records_sent.eq(self.records_sent + 1)
+                        m.next = "NEXT"
+            with m.State("CLOSE"):
+                with m.If(free):
+                    m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(1),
+                                 hold_valid.eq(0), seq.eq(seq + 1)]
+                    m.next = "IDLE"
+        return m

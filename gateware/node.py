@@ -1,0 +1,169 @@
+"""A whole node: the timing core behind a UART, a framed protocol and registers."""
+
+from amaranth.hdl import Module, Signal, Cat, Const
+from amaranth.lib import wiring, stream, data, fifo
+from amaranth.lib.wiring import In, Out, connect
+
+from qnu import wire
+from qnu.regmap import register_map, MAGIC
+from .core import TimingCore
+from .uart import UARTReceiver, UARTTransmitter
+from .framing import FrameReceiver, FrameTransmitter
+from .protocol import CommandEngine
+from .eventframer import EventFramer
+from .registers import RegisterBank
+
+__all__ = ["Node"]
+
+RX_BUFFER = 512     # bytes: a whole request arriving while a long EVENTS frame goes out
+
+
+class Node(wiring.Component):
+    """The node's gateware, platform-free: samples in, UART in and out.
+
+    ``uart_divisor`` is the UART bit time in clock cycles (default: the
+    nearest to ``baudrate``). ``build_id`` is reported by IDENTIFY.
+    """
+
+    def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
+                 uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None):
+        if channels > wire.WIRE_CHANNELS:
+            raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
+        self.channels = channels
+        self.samples_per_cycle = samples_per_cycle
+        self.clock_hz = clock_hz
+        self.uart_divisor = uart_divisor or round(clock_hz / baudrate)
+        self.build_id = build_id
+        self.regmap = register_map(channels)
+        self.identify = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, build_id, channels,
+                                          samples_per_cycle, clock_hz)
+        # flush a streaming frame after about two byte times without events
+        self.flush_cycles = flush_cycles or 20 * self.uart_divisor
+        self.core = TimingCore(channels=channels, samples_per_cycle=samples_per_cycle, clock_hz=clock_hz,
+                               channel_depth=channel_depth, fifo_depth=fifo_depth)
+        super().__init__({
+            "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
+            "uart_rx": In(1, init=1),
+            "uart_tx": Out(1, init=1),
+            "pulse":   Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        core = m.submodules.core = self.core
+        m.d.comb += [core.samples.eq(self.samples), self.pulse.eq(core.pulse)]
+
+        # receive: UART -> byte buffer -> frames
+        rx = m.submodules.uart_rx = UARTReceiver(self.uart_divisor)
+        rx_buffer = m.submodules.rx_buffer = fifo.SyncFIFOBuffered(width=8, depth=RX_BUFFER)
+        frames = m.submodules.frames = FrameReceiver()
+        m.d.comb += [
+            rx.rx.eq(self.uart_rx),
+            rx_buffer.w_data.eq(rx.data.payload),
+            rx_buffer.w_en.eq(rx.data.valid),
+            frames.bytes_in.valid.eq(rx_buffer.r_rdy),
+            frames.bytes_in.payload.eq(rx_buffer.r_data),
+            rx_buffer.r_en.eq(frames.bytes_in.ready),
+        ]
+        err_framing = Signal(32)
+        err_overrun = Signal(32)
+        with m.If(rx.framing_error):
+            m.d.sync += err_framing.eq(err_framing + 1)
+        with m.If(rx.data.valid & ~rx_buffer.w_rdy):
+            m.d.sync += err_overrun.eq(err_overrun + 1)
+
+        engine = m.submodules.engine = CommandEngine(self.identify)
+        framer = m.submodules.framer = EventFramer(self.channels, flush_cycles=self.flush_cycles)
+        connect(m, frames.frame, engine.frame)
+        m.d.comb += [
+            engine.header.eq(frames.header),
+            frames.word_addr.eq(engine.word_addr),
+            engine.word_data.eq(frames.word_data),
+            framer.stream_enable.eq(engine.stream_enable),
+            framer.request.eq(engine.events_request),
+        ]
+        connect(m, core.events, framer.events)
+
+        # registers
+        time_hi = Signal(32)
+        sources = {
+            "magic": Const(MAGIC, 32),
+            "build_id": Const(self.build_id, 32),
+            "config": Const(self.channels | self.samples_per_cycle << 8 | wire.PROTOCOL_VERSION << 16, 32),
+            "clock_hz": Const(self.clock_hz, 32),
+            "time_lo": core.now[:32],
+            "time_hi": time_hi,
+            "pulses_missed": core.pulses_missed,
+            "err_framing": err_framing,
+            "err_overrun": err_overrun,
+            "err_crc": engine.err_crc,
+            "err_length": engine.err_length,
+            "err_command": engine.err_command,
+            "err_address": engine.err_address,
+            "err_read_only": engine.err_read_only,
+            "err_value": engine.err_value,
+            "frames_ok": engine.frames_ok,
+            "records_sent": framer.records_sent,
+        }
+        for c in range(self.channels):
+            sources[f"ch{c}_events"] = core.event_counts[c]
+            sources[f"ch{c}_lost"] = core.lost_counts[c]
+        period = core.pulse_period.init
+        bank = m.submodules.registers = RegisterBank(
+            self.regmap, sources,
+            validators={"time_cmd": lambda v: (v == 1) | (v == 2)},
+            resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})
+        m.d.comb += [
+            bank.addr.eq(engine.reg_addr),
+            engine.reg_exists.eq(bank.exists),
+            engine.reg_writable.eq(bank.writable),
+            engine.reg_value_ok.eq(bank.value_ok),
+            engine.reg_read_data.eq(bank.read_data),
+            bank.read.eq(engine.reg_read),
+            bank.write.eq(engine.reg_write),
+            bank.write_data.eq(engine.reg_write_data),
+        ]
+        with m.If(bank.read_strobe("time_lo")):
+            m.d.sync += time_hi.eq(core.now[32:])
+
+        for c in range(self.channels):
+            ctrl = bank.value(f"ch{c}_ctrl")
+            cfg = core.channel_config[c]
+            m.d.comb += [
+                cfg.enable.eq(ctrl[0]), cfg.rising.eq(ctrl[1]), cfg.falling.eq(ctrl[2]),
+                cfg.delay.eq(bank.value(f"ch{c}_delay")),
+                cfg.dead_time.eq(bank.value(f"ch{c}_dead_time")),
+            ]
+        time_arg = Cat(bank.value("time_arg_lo"), bank.value("time_arg_hi"))
+        command = bank.value("time_cmd")
+        strobe = bank.strobe("time_cmd")
+        m.d.comb += [
+            core.load.valid.eq(strobe & (command == 1)),
+            core.load.payload.eq(time_arg),
+            core.adjust.valid.eq(strobe & (command == 2)),
+            core.adjust.payload.eq(time_arg),
+            core.pulse_period.eq(Cat(bank.value("pulse_period_lo"), bank.value("pulse_period_hi"))),
+        ]
+
+        # transmit: replies first, then EVENTS frames, a whole frame at a time
+        tx_frames = m.submodules.tx_frames = FrameTransmitter()
+        tx = m.submodules.uart_tx = UARTTransmitter(self.uart_divisor)
+        connect(m, tx_frames.bytes_out, tx.data)
+        m.d.comb += self.uart_tx.eq(tx.tx)
+        owner = Signal(2)           # 0: none, 1: engine, 2: framer
+        sources_tx = {1: engine.reply, 2: framer.body}
+        with m.If(owner == 0):
+            with m.If(engine.reply.valid):
+                m.d.sync += owner.eq(1)
+            with m.Elif(framer.body.valid):
+                m.d.sync += owner.eq(2)
+        for key, src in sources_tx.items():
+            with m.If(owner == key):
+                m.d.comb += [
+                    tx_frames.body.valid.eq(src.valid),
+                    tx_frames.body.payload.eq(src.payload),
+                    src.ready.eq(tx_frames.body.ready),
+                ]
+                with m.If(src.valid & tx_frames.body.ready & src.payload.last):
+                    m.d.sync += owner.eq(0)
+        return m

@@ -1,0 +1,228 @@
+"""The command engine: executes checked request frames and builds the replies."""
+
+import struct
+
+from amaranth.hdl import Module, Signal, Mux, Cat, Const, Array
+from amaranth.lib import wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from qnu import wire
+from .framing import body_byte, frame_info, header_layout, RxStatus
+
+__all__ = ["CommandEngine"]
+
+
+class CommandEngine(wiring.Component):
+    """Execute one frame from a :class:`FrameReceiver` at a time.
+
+    Every frame is checked whole before anything is applied: its CRC and
+    length, its command, and, for a register burst, every address (and for a
+    write every value) before the first register is touched. A refused frame
+    gets an ERROR reply, counts in the matching ``err_*`` counter and changes
+    nothing else. Replies go out on ``reply`` as body bytes.
+    """
+
+    def __init__(self, identify: wire.IdentifyInfo):
+        self._identify = identify.pack()
+        super().__init__({
+            # from the FrameReceiver
+            "frame":       In(stream.Signature(frame_info)),
+            "header":      In(header_layout),
+            "word_addr":   Out(range(wire.MAX_BURST + 1)),
+            "word_data":   In(32),
+            # to the register bank
+            "reg_addr":       Out(16),
+            "reg_exists":     In(1),
+            "reg_writable":   In(1),
+            "reg_value_ok":   In(1),
+            "reg_read_data":  In(32),
+            "reg_read":       Out(1),
+            "reg_write":      Out(1),
+            "reg_write_data": Out(32),
+            # replies
+            "reply":       Out(stream.Signature(body_byte)),
+            # effects
+            "stream_enable":  Out(1),
+            "events_request": Out(1),
+            "err_crc":     Out(32),
+            "err_length":  Out(32),
+            "err_command": Out(32),
+            "err_address": Out(32),
+            "err_read_only": Out(32),
+            "err_value":   Out(32),
+            "frames_ok":   Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        hdr = self.header
+        kind, seq = hdr[0], hdr[1]
+        base = Cat(hdr[2], hdr[3])
+        count = hdr[4]
+        length = Signal.like(self.frame.payload.length)
+        status = Signal.like(self.frame.payload.status)
+
+        index = Signal(range(wire.MAX_BURST + 1))
+        err_code = Signal(8)
+        err_detail = Signal(16)
+        word = Signal(32)
+        byte_index = Signal(range(len(self._identify) + 1))
+        identify = Array(Const(b, 8) for b in self._identify)
+
+        m.d.sync += self.events_request.eq(0)
+        m.d.comb += [
+            self.reg_addr.eq(base + index),
+            self.word_addr.eq(index),
+            self.reg_write_data.eq(self.word_data),
+        ]
+
+        def count_up(counter):
+            return counter.eq(counter + 1)
+
+        def refuse(code, detail, counter):
+            m.d.sync += [err_code.eq(code), err_detail.eq(detail), count_up(counter)]
+            m.next = "ERR_KIND"
+
+        def send(value, last, then):
+            m.d.comb += [self.reply.valid.eq(1), self.reply.payload.data.eq(value),
+                         self.reply.payload.last.eq(last)]
+            with m.If(self.reply.ready):
+                m.next = then
+
+        burst_ok = (count >= 1) & (count <= wire.MAX_BURST)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.frame.valid):
+                    m.d.sync += [length.eq(self.frame.payload.length), status.eq(self.frame.payload.status),
+                                 index.eq(0)]
+                    m.next = "DISPATCH"
+
+            with m.State("DISPATCH"):
+                with m.If(status == RxStatus.BAD_CRC):
+                    refuse(wire.ErrorCode.BAD_CRC, 0, self.err_crc)
+                with m.Elif(status == RxStatus.BAD_LENGTH):
+                    refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                with m.Elif(kind == wire.Command.IDENTIFY):
+                    with m.If(length == 4):
+                        m.d.sync += [byte_index.eq(0), count_up(self.frames_ok)]
+                        m.next = "OK_KIND"
+                    with m.Else():
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                with m.Elif(kind == wire.Command.READ):
+                    with m.If((length == 7) & burst_ok):
+                        m.next = "CHECK_READ"
+                    with m.Else():
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                with m.Elif(kind == wire.Command.WRITE):
+                    with m.If((length == 7 + 4 * count) & burst_ok):
+                        m.next = "CHECK_WRITE_FETCH"
+                    with m.Else():
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                with m.Elif(kind == wire.Command.READ_EVENTS):
+                    with m.If(length == 4):
+                        m.d.sync += [self.events_request.eq(1), count_up(self.frames_ok)]
+                        m.next = "RELEASE"
+                    with m.Else():
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                with m.Elif(kind == wire.Command.STREAM):
+                    with m.If(length != 5):
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                    with m.Elif(hdr[2] > 1):
+                        refuse(wire.ErrorCode.BAD_VALUE, 0, self.err_value)
+                    with m.Else():
+                        m.d.sync += [self.stream_enable.eq(hdr[2][0]), count_up(self.frames_ok)]
+                        m.next = "OK_KIND"
+                with m.Else():
+                    refuse(wire.ErrorCode.UNKNOWN_COMMAND, kind, self.err_command)
+
+            with m.State("CHECK_READ"):
+                with m.If(~self.reg_exists):
+                    refuse(wire.ErrorCode.BAD_ADDRESS, base + index, self.err_address)
+                with m.Elif(index == count - 1):
+                    m.d.sync += [index.eq(0), count_up(self.frames_ok)]
+                    m.next = "OK_KIND"
+                with m.Else():
+                    m.d.sync += index.eq(index + 1)
+
+            # the word memory answers one cycle after its address
+            with m.State("CHECK_WRITE_FETCH"):
+                m.next = "CHECK_WRITE"
+            with m.State("CHECK_WRITE"):
+                with m.If(~self.reg_exists):
+                    refuse(wire.ErrorCode.BAD_ADDRESS, base + index, self.err_address)
+                with m.Elif(~self.reg_writable):
+                    refuse(wire.ErrorCode.READ_ONLY, base + index, self.err_read_only)
+                with m.Elif(~self.reg_value_ok):
+                    refuse(wire.ErrorCode.BAD_VALUE, base + index, self.err_value)
+                with m.Elif(index == count - 1):
+                    m.d.sync += index.eq(0)
+                    m.next = "WRITE_FETCH"
+                with m.Else():
+                    m.d.sync += index.eq(index + 1)
+                    m.next = "CHECK_WRITE_FETCH"
+            with m.State("WRITE_FETCH"):
+                m.next = "WRITE"
+            with m.State("WRITE"):
+                m.d.comb += self.reg_write.eq(1)
+                with m.If(index == count - 1):
+                    m.d.sync += [index.eq(0), count_up(self.frames_ok)]
+                    m.next = "OK_KIND"
+                with m.Else():
+                    m.d.sync += index.eq(index + 1)
+                    m.next = "WRITE_FETCH"
+
+            # OK reply: kind, seq, then the command's data
+            with m.State("OK_KIND"):
+                send(wire.Reply.OK, 0, "OK_SEQ")
+            with m.State("OK_SEQ"):
+                with m.If(kind == wire.Command.IDENTIFY):
+                    send(seq, 0, "IDENTIFY")
+                with m.Elif(kind == wire.Command.READ):
+                    send(seq, 0, "READ_LATCH")
+                with m.Else():
+                    send(seq, 1, "RELEASE")
+            with m.State("IDENTIFY"):
+                last = byte_index == len(self._identify) - 1
+                send(identify[byte_index], last, "IDENTIFY")
+                with m.If(self.reply.ready):
+                    m.d.sync += byte_index.eq(byte_index + 1)
+                    with m.If(last):
+                        m.next = "RELEASE"
+            with m.State("READ_LATCH"):
+                m.d.comb += self.reg_read.eq(1)
+                m.d.sync += [word.eq(self.reg_read_data), byte_index.eq(0)]
+                m.next = "READ_BYTES"
+            with m.State("READ_BYTES"):
+                final_word = index == count - 1
+                last_byte = byte_index == 3
+                send(word.word_select(byte_index[:2], 8), final_word & last_byte, "READ_BYTES")
+                with m.If(self.reply.ready):
+                    m.d.sync += byte_index.eq(byte_index + 1)
+                    with m.If(last_byte):
+                        m.d.sync += index.eq(index + 1)
+                        m.next = "READ_NEXT"
+            with m.State("READ_NEXT"):
+                with m.If(index == count):
+                    m.next = "RELEASE"
+                with m.Else():
+                    m.next = "READ_LATCH"
+
+            # ERROR reply: kind, seq, code, detail (little-endian)
+            with m.State("ERR_KIND"):
+                send(wire.Reply.ERROR, 0, "ERR_SEQ")
+            with m.State("ERR_SEQ"):
+                # a frame too short to have a seq is answered with seq 0
+                send(Mux(length >= 2, seq, 0), 0, "ERR_CODE")
+            with m.State("ERR_CODE"):
+                send(err_code, 0, "ERR_LO")
+            with m.State("ERR_LO"):
+                send(err_detail[:8], 0, "ERR_HI")
+            with m.State("ERR_HI"):
+                send(err_detail[8:], 1, "RELEASE")
+
+            with m.State("RELEASE"):
+                m.d.comb += self.frame.ready.eq(1)
+                m.next = "IDLE"
+        return m
+

@@ -1,0 +1,158 @@
+"""The node end to end in Amaranth's simulator: bytes through the real UART."""
+
+import struct
+
+import pytest
+from amaranth.sim import Simulator
+
+from qnu import wire
+from qnu.gateware.node import Node
+from qnu.regmap import register_map
+
+DIVISOR = 4
+N, CHANNELS = 2, 2
+
+
+class UartHost:
+    """Bit-bangs the node's UART from a testbench and collects what it sends."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.decoder = wire.SlipDecoder()
+        self.bodies = []
+
+    async def send(self, ctx, data):
+        for byte in data:
+            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                ctx.set(self.dut.uart_rx, bit)
+                await ctx.tick().repeat(DIVISOR)
+
+    async def listen(self, ctx):
+        line = []
+        async for _, _, tx in ctx.tick().sample(self.dut.uart_tx):
+            line.append(tx)
+            # a whole character: start bit seen 10 bit times ago
+            if len(line) >= 10 * DIVISOR and line[-10 * DIVISOR] == 0 and getattr(self, "_busy", 0) <= 0:
+                bits = [line[-10 * DIVISOR + DIVISOR // 2 + k * DIVISOR] for k in range(10)]
+                byte = sum(b << k for k, b in enumerate(bits[1:9]))
+                self.bodies += self.decoder.feed([byte])
+                self._busy = 9 * DIVISOR + DIVISOR // 2
+            self._busy = getattr(self, "_busy", 0) - 1
+
+    async def reply(self, ctx, limit=40_000):
+        for _ in range(limit):
+            if self.bodies:
+                return wire.parse_body(self.bodies.pop(0))
+            await ctx.tick()
+        raise TimeoutError("no reply")
+
+
+def run(bench, samples=None):
+    dut = Node(channels=CHANNELS, samples_per_cycle=N, clock_hz=10_000_000, uart_divisor=DIVISOR,
+               build_id=0xB01D)
+    host = UartHost(dut)
+
+    async def main(ctx):
+        await ctx.tick().repeat(5)
+        await bench(ctx, dut, host)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-7)
+    sim.add_testbench(main)
+    sim.add_testbench(host.listen, background=True)
+    if samples:
+        sim.add_testbench(samples(dut), background=True)
+    sim.run()
+
+
+async def request(ctx, host, command, seq, payload=b""):
+    await host.send(ctx, wire.build_frame(command, seq, payload))
+    return await host.reply(ctx)
+
+
+def test_identify():
+    async def bench(ctx, dut, host):
+        kind, seq, payload = await request(ctx, host, wire.Command.IDENTIFY, 9)
+        assert (kind, seq) == (wire.Reply.OK, 9)
+        info = wire.IdentifyInfo.unpack(payload)
+        assert (info.magic, info.protocol_version, info.build_id, info.channels, info.samples_per_cycle,
+                info.clock_hz) == (wire.MAGIC, wire.PROTOCOL_VERSION, 0xB01D, CHANNELS, N, 10_000_000)
+    run(bench)
+
+
+def test_registers_and_refusals():
+    regs = register_map(CHANNELS)
+
+    def read(addr, count=1):
+        return struct.pack("<HB", addr, count)
+
+    async def bench(ctx, dut, host):
+        scratch, delay = regs["scratch"].address, regs["ch1_delay"].address
+        ok = await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", scratch, 1, 0xDEADBEEF))
+        assert ok[:2] == (wire.Reply.OK, 1) and ok[2] == b""
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 2, read(regs["magic"].address, 5))
+        assert kind == wire.Reply.OK
+        magic, build, config, clock, scratch_value = struct.unpack("<5I", payload)
+        assert (magic, build, clock, scratch_value) == (wire.MAGIC, 0xB01D, 10_000_000, 0xDEADBEEF)
+        # a burst touching a read-only register is refused whole: delay keeps its value
+        bad = struct.pack("<HB2I", delay, 2, 77, 5)          # ch1_delay, then ch1_dead_time... fine
+        await request(ctx, host, wire.Command.WRITE, 3, bad)
+        refused = struct.pack("<HB3I", regs["ch1_dead_time"].address, 3, 1, 2, 3)   # then ch1_events (ro)
+        kind, seq, payload = await request(ctx, host, wire.Command.WRITE, 4, refused)
+        assert (kind, seq) == (wire.Reply.ERROR, 4)
+        assert payload == struct.pack("<BH", wire.ErrorCode.READ_ONLY, regs["ch1_events"].address)
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 5, read(delay, 2))
+        assert struct.unpack("<2I", payload) == (77, 5)     # dead time still 5, not 1
+        # unknown address, unknown command, bad CRC, bad length
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 6, read(0x0FF0))
+        assert payload == struct.pack("<BH", wire.ErrorCode.BAD_ADDRESS, 0x0FF0)
+        kind, _, payload = await request(ctx, host, 0x77, 7)
+        assert payload == struct.pack("<BH", wire.ErrorCode.UNKNOWN_COMMAND, 0x77)
+        corrupt = bytearray(wire.build_frame(wire.Command.IDENTIFY, 8))
+        corrupt[2] ^= 0x01
+        await host.send(ctx, b"\x55\x13" + bytes(corrupt))        # garbage first, then a bad CRC
+        errors = [await host.reply(ctx), await host.reply(ctx)]
+        assert [p[0] for _, _, p in errors] == [wire.ErrorCode.BAD_LENGTH, wire.ErrorCode.BAD_CRC]
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 9, read(delay, 40))
+        assert payload[0] == wire.ErrorCode.BAD_LENGTH
+        kind, _, payload = await request(ctx, host, wire.Command.WRITE, 10,
+                                         struct.pack("<HBI", regs["time_cmd"].address, 1, 3))
+        assert payload == struct.pack("<BH", wire.ErrorCode.BAD_VALUE, regs["time_cmd"].address)
+        # every refusal counted
+        first = regs["err_framing"].address
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 11, read(first, 10))
+        counters = dict(zip(["framing", "crc", "length", "command", "address", "read_only", "frames_ok",
+                             "records_sent", "value", "overrun"], struct.unpack("<10I", payload)))
+        assert counters == dict(framing=0, crc=1, length=2, command=1, address=1, read_only=1,
+                                frames_ok=5, records_sent=0, value=1, overrun=0)
+    run(bench)
+
+
+def test_events_read_back():
+    regs = register_map(CHANNELS)
+
+    def samples(dut):
+        async def drive(ctx):
+            cycle = 0
+            while True:
+                # channel 0: a rising edge at sample 1 every 50 cycles
+                ctx.set(dut.samples[0], 0b10 if cycle % 50 == 0 else (0b11 if cycle % 50 < 3 else 0))
+                await ctx.tick()
+                cycle += 1
+        return drive
+
+    async def bench(ctx, dut, host):
+        ctrl = regs["ch0_ctrl"].address
+        await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", ctrl, 1, 0b011))
+        t0 = await request(ctx, host, wire.Command.READ, 2, struct.pack("<HB", regs["time_lo"].address, 1))
+        await ctx.tick().repeat(2000)
+        kind, seq, payload = await request(ctx, host, wire.Command.READ_EVENTS, 3)
+        assert kind == wire.Reply.EVENTS
+        first_index, = struct.unpack_from("<I", payload)
+        records = wire.decode_records(payload[4:])
+        assert first_index == 0 and len(records) >= 10
+        stamps = [r.timestamp for r in records]
+        assert all(r.channel == 0 and r.kind == "rising" for r in records)
+        assert all(b - a == 50 * N for a, b in zip(stamps, stamps[1:]))
+        assert all(t % (50 * N) == 1 for t in stamps)
+    run(bench, samples)
