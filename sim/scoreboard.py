@@ -21,7 +21,7 @@ def per_channel(events):
 def check_ordered(recorded):
     for i in range(1, len(recorded)):
         a, b = recorded[i - 1], recorded[i]
-        if (b.timestamp, b.channel) < (a.timestamp, a.channel) and b.timestamp < a.timestamp:
+        if (b.timestamp, b.channel) < (a.timestamp, a.channel):
             raise StreamMismatch(f"stream out of order at record {i}: {a} then {b}")
 
 
