@@ -1,1 +1,19 @@
-"""Host-side library and command line."""
+"""Host-side library and command line.
+
+    from qnu.host import open_device
+    with open_device("/dev/ttyUSB0") as dev:    # or a pyserial URL, or a virtual board's pty
+        rec = dev.record(duration_s=1.0)
+"""
+
+from qnu.host.device import ChannelConfig, CountRates, Counters, Device, open_device
+from qnu.host.errors import (AccessError, CrcErrors, DeviceError, LinkLost, LinkTimeout, PortError, QnuError,
+                             UnknownRegister, VersionMismatch)
+from qnu.host.tags import Gap, Overflow, Recording, TagBlock, load_recording
+from qnu.host.units import TickClock
+
+__all__ = [
+    "Device", "open_device", "ChannelConfig", "Counters", "CountRates",
+    "Recording", "TagBlock", "Overflow", "Gap", "load_recording", "TickClock",
+    "QnuError", "PortError", "LinkTimeout", "LinkLost", "CrcErrors", "VersionMismatch", "DeviceError",
+    "AccessError", "UnknownRegister",
+]

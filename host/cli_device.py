@@ -1,0 +1,234 @@
+"""``qnu info``, ``qnu regs`` and ``qnu tags``: a node on a serial port, from the shell.
+
+``--port`` takes a serial port path (/dev/ttyUSB0, or the pty a virtual board
+prints) or a pyserial URL; the QNU_PORT environment variable sets a default.
+"""
+
+import os
+import sys
+import time
+
+from qnu.host.device import open_device
+from qnu.host.registers import field_values
+from qnu.host.tags import Recording
+
+__all__ = ["SUBCOMMANDS", "add_info", "add_regs", "add_tags"]
+
+
+def _add_port_options(parser):
+    default = os.environ.get("QNU_PORT")
+    parser.add_argument("--port", default=default, required=default is None,
+                        help="serial port path or pyserial URL (default: $QNU_PORT)")
+    parser.add_argument("--baudrate", type=int, default=3_000_000)
+    parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each reply")
+
+
+def _open(args):
+    return open_device(args.port, baudrate=args.baudrate, timeout=args.timeout)
+
+
+def _table(header, rows, align=None):
+    """Print columns aligned as ``align`` says, one letter per column: r (default) or l."""
+    rows = [[str(c) for c in r] for r in rows]
+    align = align or "r" * len(header)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        cells = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)]
+        print("  ".join(cells).rstrip())
+
+
+# --- qnu info ---------------------------------------------------------------------
+
+def info(args):
+    with _open(args) as dev:
+        i, clock = dev.info, dev.clock
+        print(f"port           {args.port}")
+        print(f"protocol       {i.protocol_version}")
+        print(f"build id       {i.build_id:#010x}")
+        print(f"clock          {i.clock_hz:,} Hz, {i.samples_per_cycle} samples/cycle, "
+              f"fine tick {float(clock.bin_ps):g} ps")
+        print(f"time           {dev.read_time():,} ticks")
+        link = dev.regs.read(*(r.name for r in dev.regs.map if r.name.startswith("err_")),
+                             "frames_ok", "records_sent")
+        print("link           " + ", ".join(f"{k} {v}" for k, v in link.items()))
+        print()
+        counters = dev.counters()
+        rows = []
+        for c in range(dev.channels):
+            cfg = dev.channel_config(c)
+            edges = "+".join(e for e, on in (("rising", cfg.rising), ("falling", cfg.falling)) if on) or "-"
+            rows.append([c, "on" if cfg.enable else "off", edges, cfg.delay_ps, cfg.dead_time_ps,
+                         counters.events[c], counters.lost[c]])
+        _table(["channel", "enable", "edges", "delay ps", "dead time ps", "events", "lost"], rows,
+               align="rllrrrr")
+
+
+def add_info(sub):
+    p = sub.add_parser("info", help="identify a node and show its channels and link counters")
+    _add_port_options(p)
+    p.set_defaults(func=info)
+
+
+# --- qnu regs ---------------------------------------------------------------------
+
+def regs(args):
+    with _open(args) as dev:
+        if not args.items:
+            values = dev.regs.read_all()
+            rows = []
+            for name, value in values.items():
+                reg = dev.regs.map[name]
+                fields = " ".join(f"{k}={v}" for k, v in field_values(reg, value).items())
+                rows.append([f"{reg.address:#06x}", name, reg.access, f"{value:#010x}", value, fields])
+            _table(["address", "name", "access", "hex", "decimal", "fields"], rows, align="lllrrl")
+            return
+        for item in args.items:
+            name, eq, text = item.partition("=")
+            if eq:
+                try:
+                    value = int(text, 0)
+                    dev.regs.write({name: value})
+                except ValueError as e:
+                    sys.exit(f"qnu regs: {item}: {e}")
+                print(f"{name} <- {value:#010x} ({value})")
+            else:
+                value = dev.regs[name]
+                print(f"{name} = {value:#010x} ({value})")
+
+
+def add_regs(sub):
+    p = sub.add_parser("regs", help="read or write registers by name",
+                       description="With no NAME, print every readable register. NAME reads one; "
+                                   "NAME=VALUE writes one (decimal, or hex as 0x...). In the order given.")
+    _add_port_options(p)
+    p.add_argument("items", nargs="*", metavar="NAME[=VALUE]")
+    p.set_defaults(func=regs)
+
+
+# --- qnu tags ---------------------------------------------------------------------
+
+def tags(args):
+    with _open(args) as dev:
+        if not args.keep_config:
+            try:
+                _configure(dev, args)
+            except ValueError as e:
+                sys.exit(f"qnu tags: {e}")
+        duration = 1.0 if args.duration is None and args.max_tags is None else args.duration
+        bar = _ProgressBar(duration, args.max_tags)
+        try:
+            rec = dev.record(duration, max_tags=args.max_tags, progress=bar.update)
+        except (Exception, KeyboardInterrupt) as e:
+            bar.close()
+            if getattr(e, "partial", None):
+                partial = Recording(e.partial, clock_hz=dev.info.clock_hz,
+                                    samples_per_cycle=dev.info.samples_per_cycle, duration_s=bar.elapsed)
+                _report(partial, args.output, dev.channels, note=f" (interrupted: {type(e).__name__})")
+            raise
+        bar.close()
+        _report(rec, args.output, dev.channels)
+
+
+def _configure(dev, args):
+    channels = _int_list(args.channels, "--channels") if args.channels else list(range(dev.channels))
+    rising = args.rising or not args.falling
+    delays = _per_channel(args.delay_ps, channels, "--delay-ps")
+    dead_times = _per_channel(args.dead_time_ps, channels, "--dead-time-ps")
+    for c in range(dev.channels):
+        if c not in channels:
+            dev.configure(c, enable=False, rising=False)
+    for c, delay, dead_time in zip(channels, delays, dead_times):
+        dev.configure(c, rising=rising, falling=args.falling, delay_ps=delay, dead_time_ps=dead_time)
+
+
+def _int_list(text, option):
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{option} takes comma-separated integers, not {text!r}") from None
+
+
+def _per_channel(text, channels, option):
+    """One value for every channel, or one per channel."""
+    values = _int_list(text, option)
+    if len(values) == 1:
+        return values * len(channels)
+    if len(values) != len(channels):
+        raise ValueError(f"{option} takes one value or one per channel ({len(channels)}), not {len(values)}")
+    return values
+
+
+def _report(rec, output, channels, note=""):
+    rec.save(output)
+    duration = rec.duration_s or 0.0
+    print(f"recorded {len(rec):,} tags in {duration:.2f} s to {output}{note}")
+    counts, lost = rec.per_channel(channels)
+    rows = [[c, f"{counts[c]:,}", f"{lost[c]:,}", _rate(counts[c] / duration) if duration else "-"]
+            for c in range(channels)]
+    _table(["channel", "tags", "lost", "rate"], rows)
+    print(f"missing records: {rec.missing_total:,} in {len(rec.gaps)} gaps; "
+          f"overflow markers: {len(rec.overflows)}; corrupt frames: {rec.bad_frames}")
+
+
+def _rate(hz):
+    for scale, prefix in ((1e6, "M"), (1e3, "k")):
+        if hz >= scale:
+            return f"{hz / scale:.3f} {prefix}Hz"
+    return f"{hz:.1f} Hz"
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, duration_s, max_tags, stream=None):
+        self.duration_s, self.max_tags = duration_s, max_tags
+        self.stream = stream or sys.stderr
+        self.elapsed = 0.0
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, elapsed, tags):
+        self.elapsed = elapsed
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        fractions = [elapsed / self.duration_s if self.duration_s else 0.0,
+                     tags / self.max_tags if self.max_tags else 0.0]
+        done = min(1.0, max(fractions))
+        filled = round(done * self.WIDTH)
+        total = f"/{self.duration_s:g}" if self.duration_s else ""
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {elapsed:5.1f}{total} s  {tags:,} tags")
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self):
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
+def add_tags(sub):
+    p = sub.add_parser("tags", help="record tags to an .npz file, then print a count-rate table",
+                       description="Configure the channels (unless --keep-config), stream tags for "
+                                   "--duration seconds (or until --max-tags), save them with every "
+                                   "loss and gap, and print tags, lost events and rate per channel.")
+    _add_port_options(p)
+    p.add_argument("--duration", type=float, metavar="S", help="seconds to record (default 1, or no limit "
+                                                                "with --max-tags)")
+    p.add_argument("--max-tags", type=int, help="stop once this many tags are in (or after --duration)")
+    p.add_argument("--output", "-o", required=True, metavar="FILE.npz")
+    p.add_argument("--channels", metavar="0,1,...", help="channels to enable (default: all); others are disabled")
+    p.add_argument("--rising", action="store_true", help="tag rising edges (the default)")
+    p.add_argument("--falling", action="store_true", help="tag falling edges (with --rising: both)")
+    p.add_argument("--delay-ps", default="0", metavar="PS[,PS...]", help="delay, one value or one per channel")
+    p.add_argument("--dead-time-ps", default="0", metavar="PS[,PS...]",
+                   help="dead time, one value or one per channel (the node applies at least one cycle)")
+    p.add_argument("--keep-config", action="store_true", help="record with the channels as the node has them")
+    p.set_defaults(func=tags)
+
+
+SUBCOMMANDS = [add_info, add_regs, add_tags]

@@ -1,0 +1,302 @@
+"""A QNU node as a Python object: identify, configure channels, count, record tags.
+
+    with open_device("/dev/ttyUSB0") as dev:
+        dev.configure(0, delay_ps=1_500)
+        rec = dev.record(duration_s=2.0)
+        channel, timestamp_ps, edge = rec.tags()
+"""
+
+import struct
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from qnu import wire
+from qnu.host.errors import LinkLost, QnuError, VersionMismatch
+from qnu.host.link import Link
+from qnu.host.registers import Registers, field_values
+from qnu.host.stream import BlockCollector, EventStream
+from qnu.host.tags import Recording
+from qnu.host.units import TickClock
+from qnu.regmap import register_map
+from qnu.wire import Command
+
+__all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates"]
+
+_MASK32 = 0xFFFFFFFF
+_MAX_TICKS16 = 0xFFFF     # delay and dead time registers are 16 bits of fine ticks
+_SETTLE_S = 0.2           # how long an EVENTS frame may trail the OK that stopped the stream
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A channel's settings as the node holds them (delays quantized to whole ticks)."""
+    channel: int
+    enable: bool
+    rising: bool
+    falling: bool
+    delay_ticks: int
+    dead_time_ticks: int
+    delay_ps: int
+    dead_time_ps: int
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Each channel's wrapping 32-bit event and lost counters, and the node time when read."""
+    events: np.ndarray
+    lost: np.ndarray
+    time_ticks: int
+
+    def rates_since(self, earlier, clock):
+        """CountRates between an earlier snapshot and this one (counters wrap at 2**32)."""
+        seconds = float((self.time_ticks - earlier.time_ticks) * clock.bin_ps) / 1e12
+        if seconds <= 0:
+            raise QnuError("the node's time did not advance between the two counter readings "
+                           "(was it loaded or stepped?)")
+        events = (self.events - earlier.events) & _MASK32
+        lost = (self.lost - earlier.lost) & _MASK32
+        return CountRates(events / seconds, lost / seconds, seconds)
+
+
+@dataclass(frozen=True)
+class CountRates:
+    """Events and lost events per second of each channel, over ``interval_s`` of node time."""
+    events_hz: np.ndarray
+    lost_hz: np.ndarray
+    interval_s: float
+
+
+class Device:
+    """A node on a serial port path or pyserial URL; a context manager.
+
+    Opening sends IDENTIFY and refuses another protocol version
+    (VersionMismatch). ``info`` is the node's IdentifyInfo, ``clock`` its
+    TickClock, ``regs`` its registers by name.
+    """
+
+    def __init__(self, port, *, baudrate=3_000_000, timeout=1.0):
+        self.port = port
+        self._streaming = False
+        self.link = Link.open(port, baudrate=baudrate, timeout=timeout)
+        try:
+            self.info = self.identify()
+            self.channels = self.info.channels
+            self.clock = TickClock(self.info.clock_hz, self.info.samples_per_cycle)
+            self.regs = Registers(self.link, register_map(self.channels))
+            # A stream left running by an earlier session would crowd the link; its frames
+            # predate this session, which counts records from the node's records_sent on.
+            self.stream(False)
+            if self.link.take_events():
+                self.link.collect_events(_SETTLE_S)     # let a frame that was under way land
+                self.link.take_events()
+            self._events = EventStream(self.clock, next_index=self.regs.records_sent)
+        except BaseException:
+            self.link.close()
+            raise
+
+    def __repr__(self):
+        return f"Device({self.port!r}, {getattr(self, 'info', 'not identified')})"
+
+    def close(self):
+        """Stop streaming if on (best effort) and close the port."""
+        if self._streaming:
+            try:
+                self.stream(False)
+            except QnuError:
+                pass
+        self.link.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def identify(self):
+        """Ask the node who it is: an IdentifyInfo; VersionMismatch if it speaks another protocol."""
+        payload = self.link.request(Command.IDENTIFY)
+        if len(payload) < 5:
+            raise QnuError(f"{self.port} answered IDENTIFY with {len(payload)} bytes: not a QNU node?")
+        # magic and protocol version lead the IDENTIFY reply of every protocol version
+        magic, version = struct.unpack_from("<IB", payload)
+        if magic != wire.MAGIC:
+            raise QnuError(f"{self.port} answered IDENTIFY with magic {magic:#010x}, not "
+                           f"{wire.MAGIC:#010x} ('QNU1'): not a QNU node")
+        if version != wire.PROTOCOL_VERSION:
+            raise VersionMismatch(self.port, version, wire.PROTOCOL_VERSION)
+        return wire.IdentifyInfo.unpack(payload)
+
+    # --- channels and counters --------------------------------------------------
+
+    def configure(self, channel, *, enable=True, rising=True, falling=False, delay_ps=0, dead_time_ps=0):
+        """Set a channel's edges, delay and dead time (ps, rounded to whole ticks) in one write.
+
+        The node applies a dead time of at least one system cycle whatever is asked.
+        Returns the ChannelConfig as applied.
+        """
+        self._check_channel(channel)
+        delay = self._ticks16("delay_ps", delay_ps)
+        dead_time = self._ticks16("dead_time_ps", dead_time_ps)
+        ctrl = self._pack_fields(f"ch{channel}_ctrl", enable=enable, rising=rising, falling=falling)
+        self.regs.write({f"ch{channel}_ctrl": ctrl, f"ch{channel}_delay": delay,
+                         f"ch{channel}_dead_time": dead_time})
+        return self._channel_config(channel, ctrl, delay, dead_time)
+
+    def channel_config(self, channel):
+        """Read back a channel's settings."""
+        self._check_channel(channel)
+        v = self.regs.read(f"ch{channel}_ctrl", f"ch{channel}_delay", f"ch{channel}_dead_time")
+        return self._channel_config(channel, *v.values())
+
+    def counters(self):
+        """Counters: each channel's events and lost (wrapping u32 arrays), and the node time.
+
+        The counters take one READ per channel; the time is the midpoint of
+        readings taken just before and just after them.
+        """
+        names = [f"ch{c}_{k}" for c in range(self.channels) for k in ("events", "lost")]
+        before = self.read_time()
+        values = self.regs.read(*names)
+        after = self.read_time()
+        events = np.array([values[f"ch{c}_events"] for c in range(self.channels)], dtype=np.int64)
+        lost = np.array([values[f"ch{c}_lost"] for c in range(self.channels)], dtype=np.int64)
+        return Counters(events, lost, (before + after) // 2)
+
+    def count_rates(self, interval_s=1.0):
+        """Events and lost per second of each channel, from counters read ``interval_s`` apart."""
+        if interval_s <= 0:
+            raise ValueError(f"interval_s must be positive, not {interval_s}")
+        first = self.counters()
+        time.sleep(interval_s)
+        return self.counters().rates_since(first, self.clock)
+
+    # --- time -------------------------------------------------------------------
+
+    def read_time(self):
+        """The node's time in fine ticks (time_lo and time_hi in one burst: reading lo latches hi)."""
+        v = self.regs.read("time_lo", "time_hi")
+        return v["time_hi"] << 32 | v["time_lo"]
+
+    def load_time(self, ticks):
+        """Set the node's time to ``ticks``, atomically."""
+        if not 0 <= ticks < 1 << 64:
+            raise ValueError(f"time must be 0 to 2**64 - 1 ticks, not {ticks}")
+        self._time_cmd(ticks, 1)
+
+    def step_time(self, delta_ticks):
+        """Step the node's time by a signed number of ticks, atomically."""
+        if not -(1 << 63) <= delta_ticks < 1 << 63:
+            raise ValueError(f"a time step must fit a signed 64-bit count of ticks, not {delta_ticks}")
+        self._time_cmd(delta_ticks & (1 << 64) - 1, 2)
+
+    # --- events -----------------------------------------------------------------
+
+    def stream(self, on):
+        """Start (True) or stop (False) streaming EVENTS frames."""
+        self.link.request(Command.STREAM, bytes([1 if on else 0]))
+        self._streaming = bool(on)
+
+    def read_events(self):
+        """One READ_EVENTS: a TagBlock of what the node had (plus anything already streamed)."""
+        self.link.request(Command.READ_EVENTS)
+        return self._events.block(self.link.take_events())
+
+    def record(self, duration_s=None, *, max_tags=None, block_callback=None, progress=None, poll_s=0.05):
+        """Stream tags into a Recording, for ``duration_s`` seconds or until ``max_tags`` tags.
+
+        Stops at whichever comes first and keeps every record received (the
+        last block may take it past ``max_tags``). ``block_callback(block)``
+        sees each TagBlock as it is made (every ``poll_s``);
+        ``progress(elapsed_s, tags)`` is called at every poll. Any exception
+        that interrupts the recording carries the blocks so far in ``partial``.
+        """
+        if duration_s is None and max_tags is None:
+            raise ValueError("record needs duration_s or max_tags (or both)")
+        if duration_s is not None and duration_s < 0:
+            raise ValueError(f"duration_s must not be negative, not {duration_s}")
+        blocks = BlockCollector(self.link, self._events, block_callback)
+        try:
+            self.stream(True)
+            start = time.monotonic()
+            while True:
+                blocks.collect(self.link.collect_events(poll_s))
+                elapsed = time.monotonic() - start
+                if progress is not None:
+                    progress(elapsed, blocks.tags)
+                if ((duration_s is not None and elapsed >= duration_s)
+                        or (max_tags is not None and blocks.tags >= max_tags)):
+                    break
+            self.stream(False)
+            duration = time.monotonic() - start
+            self._finish_recording(blocks, poll_s)
+        except BaseException as e:
+            self._abandon_recording(e, blocks)
+            raise
+        return Recording(blocks.blocks, clock_hz=self.info.clock_hz,
+                         samples_per_cycle=self.info.samples_per_cycle, duration_s=duration)
+
+    # --- internals --------------------------------------------------------------
+
+    def _finish_recording(self, blocks, poll_s):
+        """After STREAM 0: take the last frames and count records lost at the very end.
+
+        Those show only against the node's own count, records_sent. A frame
+        still under way when the stream stopped may land after the OK, so wait
+        a little for the received count to catch up.
+        """
+        blocks.collect(self.link.take_events())
+        sent = self.regs.records_sent
+        settle = time.monotonic() + _SETTLE_S
+        while self._events.next_index != sent and time.monotonic() < settle:
+            blocks.collect(self.link.collect_events(poll_s))
+        blocks.collect(self.link.take_events())
+        blocks.add_final_gap(self._events.catch_up(sent))
+
+    def _abandon_recording(self, error, blocks):
+        """Keep what arrived before ``error`` and leave the node quiet if it can still hear us."""
+        try:
+            blocks.collect(self.link.take_events())
+        except QnuError:
+            pass
+        if not isinstance(error, LinkLost) and self._streaming:
+            try:
+                self.stream(False)
+            except QnuError:
+                pass
+        error.partial = blocks.blocks
+
+    def _time_cmd(self, arg, cmd):
+        self.regs.write({"time_arg_lo": arg & _MASK32, "time_arg_hi": arg >> 32, "time_cmd": cmd})
+
+    def _check_channel(self, channel):
+        if not (isinstance(channel, (int, np.integer)) and 0 <= channel < self.channels):
+            raise ValueError(f"channel must be 0 to {self.channels - 1} (this node has {self.channels}), "
+                             f"not {channel!r}")
+
+    def _ticks16(self, what, ps):
+        """A non-negative duration in ps as 16 bits of ticks; ValueError naming the range in ps."""
+        bin_ps = self.clock.bin_ps
+        # the largest duration that still rounds to 0xFFFF ticks
+        max_ps = ((2 * _MAX_TICKS16 + 1) * bin_ps.numerator - 1) // (2 * bin_ps.denominator)
+        if not 0 <= ps <= max_ps:
+            raise ValueError(f"{what} must be 0 to {max_ps} ps ({_MAX_TICKS16} ticks of "
+                             f"{float(bin_ps):g} ps), not {ps}")
+        return self.clock.to_ticks(round(ps))
+
+    def _pack_fields(self, name, **fields):
+        reg = self.regs.map[name]
+        by_name = {f.name: f for f in reg.fields}
+        return sum(int(v) << by_name[k].offset for k, v in fields.items())
+
+    def _channel_config(self, channel, ctrl, delay, dead_time):
+        bin_ps = self.clock.bin_ps
+        f = field_values(self.regs.map[f"ch{channel}_ctrl"], ctrl)
+        return ChannelConfig(channel, bool(f["enable"]), bool(f["rising"]), bool(f["falling"]), delay, dead_time,
+                             round(delay * bin_ps), round(dead_time * bin_ps))
+
+
+def open_device(port, *, baudrate=3_000_000, timeout=1.0):
+    """Open a node by serial port path or pyserial URL; use as ``with open_device(p) as dev:``."""
+    return Device(port, baudrate=baudrate, timeout=timeout)

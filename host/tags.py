@@ -1,0 +1,158 @@
+"""Recorded tags: blocks as they arrived, with every loss and gap kept beside them.
+
+A :class:`TagBlock` holds the tags of the EVENTS frames received in one go,
+the overflow markers among them (events the node lost, counted) and the gaps
+(records the link lost, counted exactly from the frames' record indices). A
+:class:`Recording` is the list of blocks of one run; it concatenates on demand
+and saves to and loads from .npz.
+"""
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["TagBlock", "Recording", "Overflow", "Gap", "Tags", "load_recording"]
+
+Overflow = collections.namedtuple("Overflow", "channel timestamp_ps lost")
+Overflow.__doc__ = "The node lost ``lost`` events of ``channel``, the first at ``timestamp_ps``."
+Gap = collections.namedtuple("Gap", "position missing")
+Gap.__doc__ = "``missing`` records (tags or markers) never arrived, just before tag ``position``."
+Tags = collections.namedtuple("Tags", "channel timestamp_ps edge")
+
+_FORMAT = 1
+
+
+def _empty(dtype):
+    return np.zeros(0, dtype=dtype)
+
+
+@dataclass
+class TagBlock:
+    """Tags in arrival order: channel (int16), timestamp_ps (int64), edge (+1 rising, -1 falling)."""
+    channel: np.ndarray = field(default_factory=lambda: _empty(np.int16))
+    timestamp_ps: np.ndarray = field(default_factory=lambda: _empty(np.int64))
+    edge: np.ndarray = field(default_factory=lambda: _empty(np.int8))
+    overflows: list = field(default_factory=list)
+    gaps: list = field(default_factory=list)
+    first_record: int = None    # stream index (mod 2**32) of the block's first record, if known
+    bad_frames: int = 0         # corrupt frames the host received while collecting this block
+
+    def __len__(self):
+        return len(self.timestamp_ps)
+
+    @property
+    def missing_records(self):
+        """Records lost on the link (corrupt or skipped EVENTS frames) within or before this block."""
+        return sum(g.missing for g in self.gaps)
+
+    @property
+    def lost(self):
+        """Events the node lost (full queues), per its overflow markers in this block."""
+        return sum(o.lost for o in self.overflows)
+
+    def __repr__(self):
+        return (f"TagBlock({len(self)} tags, {len(self.overflows)} overflow markers ({self.lost} lost), "
+                f"{self.missing_records} records missing)")
+
+
+class Recording:
+    """The blocks of one recording, never merged: losses stay where they happened."""
+
+    def __init__(self, blocks=(), *, clock_hz=None, samples_per_cycle=None, duration_s=None):
+        self.blocks = list(blocks)
+        self.clock_hz = clock_hz
+        self.samples_per_cycle = samples_per_cycle
+        self.duration_s = duration_s    # host-measured time between starting and stopping the stream
+
+    def __len__(self):
+        return sum(len(b) for b in self.blocks)
+
+    def __repr__(self):
+        return (f"Recording({len(self)} tags in {len(self.blocks)} blocks, {self.lost_total} lost, "
+                f"{self.missing_total} missing)")
+
+    def tags(self):
+        """All tags, concatenated: Tags(channel, timestamp_ps, edge) arrays."""
+        if not self.blocks:
+            return Tags(_empty(np.int16), _empty(np.int64), _empty(np.int8))
+        return Tags(*(np.concatenate([getattr(b, name) for b in self.blocks]) for name in Tags._fields))
+
+    @property
+    def overflows(self):
+        return [o for b in self.blocks for o in b.overflows]
+
+    @property
+    def gaps(self):
+        """Every gap, with its position among all the recording's tags."""
+        out, offset = [], 0
+        for b in self.blocks:
+            out += [Gap(offset + g.position, g.missing) for g in b.gaps]
+            offset += len(b)
+        return out
+
+    @property
+    def lost_total(self):
+        return sum(b.lost for b in self.blocks)
+
+    @property
+    def missing_total(self):
+        return sum(b.missing_records for b in self.blocks)
+
+    @property
+    def bad_frames(self):
+        return sum(b.bad_frames for b in self.blocks)
+
+    def per_channel(self, channels):
+        """(tags, lost) per channel 0..channels-1, as two int64 arrays."""
+        tags = np.bincount(self.tags().channel.astype(np.int64), minlength=channels)[:channels]
+        lost = np.zeros(channels, dtype=np.int64)
+        for o in self.overflows:
+            if o.channel < channels:
+                lost[o.channel] += o.lost
+        return tags, lost
+
+    # --- files ------------------------------------------------------------------
+
+    def save(self, path):
+        """Write an .npz file (numpy appends the suffix if missing); load with load_recording."""
+        tags = self.tags()
+        ov = [(i, *o) for i, b in enumerate(self.blocks) for o in b.overflows]
+        gaps = [(i, *g) for i, b in enumerate(self.blocks) for g in b.gaps]
+        np.savez_compressed(
+            path, format=_FORMAT,
+            channel=tags.channel, timestamp_ps=tags.timestamp_ps, edge=tags.edge,
+            block_length=np.array([len(b) for b in self.blocks], dtype=np.int64),
+            block_first_record=np.array([-1 if b.first_record is None else b.first_record
+                                         for b in self.blocks], dtype=np.int64),
+            block_bad_frames=np.array([b.bad_frames for b in self.blocks], dtype=np.int64),
+            overflow=np.array(ov, dtype=np.int64).reshape(-1, 4),    # block, channel, timestamp_ps, lost
+            gap=np.array(gaps, dtype=np.int64).reshape(-1, 3),       # block, position, missing
+            clock_hz=np.int64(self.clock_hz or 0), samples_per_cycle=np.int64(self.samples_per_cycle or 0),
+            duration_s=np.float64(np.nan if self.duration_s is None else self.duration_s))
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["format"]) != _FORMAT:
+                raise ValueError(f"{path}: recording format {int(f['format'])}, this qnu reads {_FORMAT}")
+            lengths = f["block_length"]
+            edges = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+            blocks = []
+            for i in range(len(lengths)):
+                s = slice(edges[i], edges[i + 1])
+                first = int(f["block_first_record"][i])
+                blocks.append(TagBlock(
+                    f["channel"][s], f["timestamp_ps"][s], f["edge"][s],
+                    overflows=[Overflow(*map(int, row[1:])) for row in f["overflow"] if row[0] == i],
+                    gaps=[Gap(*map(int, row[1:])) for row in f["gap"] if row[0] == i],
+                    first_record=None if first < 0 else first, bad_frames=int(f["block_bad_frames"][i])))
+            duration = float(f["duration_s"])
+            return cls(blocks, clock_hz=int(f["clock_hz"]) or None,
+                       samples_per_cycle=int(f["samples_per_cycle"]) or None,
+                       duration_s=None if np.isnan(duration) else duration)
+
+
+def load_recording(path):
+    """Read a recording written by :meth:`Recording.save`."""
+    return Recording.load(path)

@@ -1,0 +1,78 @@
+"""``qnu sim serve``: run the virtual board until interrupted.
+
+Kept free of heavy imports at module level: the ``qnu`` command line builds
+its parser from here on every run.
+"""
+
+import signal
+import sys
+import time
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub):
+    sim = sub.add_parser("sim", help="the virtual board: the node's gateware in a simulator")
+    sim_sub = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND")
+    sim_sub.required = True
+    p = sim_sub.add_parser("serve", help="serve a simulated node on a pseudo-terminal until interrupted",
+                           description="Run the node's gateware in a simulator and expose its UART on a "
+                                       "pseudo-terminal that any serial program can open.")
+    p.add_argument("--backend", choices=("verilator", "amaranth"), default="verilator",
+                   help="verilator: compiled, fast (default); amaranth: portable, slow")
+    p.add_argument("--channels", type=int, default=4)
+    p.add_argument("--samples-per-cycle", type=int, choices=(1, 2, 4, 8), default=4)
+    p.add_argument("--clock-hz", type=int, default=100_000_000, help="system clock of the simulated node")
+    p.add_argument("--divisor", type=int, default=None,
+                   help="UART clock cycles per bit (default 8: a fast simulated link)")
+    p.add_argument("--source", action="append", default=[], metavar="SPEC",
+                   help="an input source, e.g. 0:poisson:rate=1e6, 1:periodic:period=1us, "
+                        "2,3:pair:rate=5e5,delay=12.5ns,jitter=300ps,efficiency=0.5,noise=100, "
+                        "0:dark:rate=20 (repeatable)")
+    p.add_argument("--config", metavar="FILE", help="sources (and seed) from a TOML or JSON file")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the sources")
+    p.add_argument("--edge-log", metavar="FILE", help="write every input transition driven (channel time_ps level)")
+    p.add_argument("--status", type=float, default=0, metavar="SECONDS",
+                   help="print the simulation speed every SECONDS")
+    p.set_defaults(func=serve)
+
+
+def serve(args):
+    from .sources import load_config, parse_source
+    from .virtual_board import DEFAULT_DIVISOR, BoardError, VirtualBoard
+
+    try:
+        sources, seed = load_config(args.config) if args.config else ([], None)
+        sources += [parse_source(text) for text in args.source]
+    except (OSError, ValueError) as e:
+        sys.exit(f"qnu sim serve: {e}")
+    board = VirtualBoard(backend=args.backend, channels=args.channels, samples_per_cycle=args.samples_per_cycle,
+                         clock_hz=args.clock_hz, divisor=args.divisor or DEFAULT_DIVISOR, sources=sources,
+                         seed=args.seed if args.seed is not None else seed, edge_log=args.edge_log,
+                         log=lambda text: print(text, file=sys.stderr, flush=True))
+    # stop cleanly on any of these, even if started with them ignored (`cmd &` ignores SIGINT)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler)
+    try:
+        board.start()
+        print(f"serving node on {board.path} ({board.describe()}); Ctrl-C to stop", flush=True)
+        last = time.monotonic()
+        while True:
+            board.check()
+            time.sleep(0.2)
+            if args.status and time.monotonic() - last >= args.status:
+                last = time.monotonic()
+                print(_speed(board.status()), flush=True)
+    except KeyboardInterrupt:
+        pass
+    except (BoardError, RuntimeError, ValueError) as e:
+        sys.exit(f"qnu sim serve: {e}")
+    finally:
+        final = board.close()
+    if final:
+        print(f"stopped: {_speed(final)}", flush=True)
+
+
+def _speed(status):
+    return (f"{status.get('cycles', 0):,} cycles, {status.get('cycles_per_second', 0):,.0f} cycles/s, "
+            f"{status.get('bytes_in', 0)} bytes in, {status.get('bytes_out', 0)} bytes out")

@@ -1,0 +1,163 @@
+"""The virtual board: the Node's gateware in a simulator, its UART on a pseudo-terminal.
+
+Any serial program opens :attr:`VirtualBoard.path` as it would a board; the
+bytes go bit by bit through the gateware's UART and protocol engine. Inputs
+come from :mod:`qnu.sim.sources`. Two backends: ``verilator`` (a compiled
+harness, millions of cycles per second) and ``amaranth`` (portable, slow).
+
+    with VirtualBoard(sources=[parse_source("0:poisson:rate=1e6")]) as board:
+        print(board.path)
+        board.serve_forever()
+"""
+
+import os
+import signal
+import threading
+import time
+import tty
+
+from qnu.host.units import TickClock
+from .edge_log import EdgeLogWriter
+from .stream import StimulusStream
+
+__all__ = ["VirtualBoard", "BoardError", "BACKENDS", "DEFAULT_DIVISOR"]
+
+BACKENDS = ("verilator", "amaranth")
+DEFAULT_DIVISOR = 8     # clock cycles per UART bit: a fast link keeps simulated waits short
+
+
+class BoardError(RuntimeError):
+    """The virtual board could not start, or its simulator died."""
+
+
+class _Feed:
+    """The stimulus stream, writing each chunk's transitions to the edge log."""
+
+    def __init__(self, stream, edge_log):
+        self.stream, self.edge_log = stream, edge_log
+        self.idle, self.word_bytes = stream.idle, stream.word_bytes
+        self.lock = threading.Lock()
+
+    def next_chunk(self):
+        with self.lock:
+            chunk = self.stream.next_chunk()
+            if self.edge_log:
+                self.edge_log.write(self.stream.last_transitions)
+            return chunk
+
+    def to_bytes(self, chunk):
+        return self.stream.to_bytes(chunk)
+
+
+class VirtualBoard:
+    """A simulated node on a pseudo-terminal; a context manager (start on enter, close on exit).
+
+    ``divisor`` is the UART bit time in clock cycles, ``sources`` the inputs
+    (see :mod:`qnu.sim.sources`), ``edge_log`` a file for every transition
+    driven (see :mod:`qnu.sim.edge_log`), ``log`` a callable told of slow
+    steps (the harness build). ``node`` replaces the default
+    ``Node(channels, samples_per_cycle, clock_hz, uart_divisor=divisor, build_id)``
+    (with the same channels, samples per cycle and clock).
+    """
+
+    def __init__(self, *, backend="verilator", channels=4, samples_per_cycle=4, clock_hz=100_000_000,
+                 divisor=DEFAULT_DIVISOR, sources=(), seed=None, edge_log=None, build_id=0, node=None,
+                 log=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+        self.backend_name = backend
+        self.channels, self.samples_per_cycle, self.clock_hz = channels, samples_per_cycle, clock_hz
+        self.divisor = divisor
+        self.clock = TickClock(clock_hz, samples_per_cycle)
+        self.sources = list(sources)
+        self.stream = StimulusStream(self.sources, channels=channels, samples_per_cycle=samples_per_cycle,
+                                     bin_ps=self.clock.bin_ps, seed=seed)
+        self._edge_log_path, self._build_id, self._node = edge_log, build_id, node
+        self._log = log or (lambda text: None)
+        self.backend = None
+        self.path = None
+        self._master = self._slave = None
+        self._feed = None
+
+    def _make_node(self):
+        if self._node is not None:
+            return self._node
+        from qnu.gateware.node import Node
+        return Node(channels=self.channels, samples_per_cycle=self.samples_per_cycle, clock_hz=self.clock_hz,
+                    uart_divisor=self.divisor, build_id=self._build_id)
+
+    def start(self):
+        """Open the pty and start the simulator; returns the device path."""
+        if self.backend_name == "verilator":
+            from .harness_build import require_verilator
+            require_verilator()             # before elaborating anything: a clear error first
+        node = self._make_node()
+        self.divisor = getattr(node, "uart_divisor", self.divisor)     # the bridge must match the gateware
+        self._master, self._slave = os.openpty()
+        # raw: bytes pass unchanged, no echo. Holding the slave open keeps the pty
+        # alive between clients, as a USB serial adapter stays plugged in.
+        tty.setraw(self._slave)
+        self.path = os.ttyname(self._slave)
+        edge_log = self._edge_log_path and EdgeLogWriter(self._edge_log_path, channels=self.channels,
+                                                         bin_ps=self.clock.bin_ps)
+        feed = self._feed = _Feed(self.stream, edge_log)
+        try:
+            if self.backend_name == "verilator":
+                from .vboard_verilator import VerilatorBackend
+                self.backend = VerilatorBackend(node, feed, self._master, divisor=self.divisor, log=self._log)
+            else:
+                from .vboard_amaranth import AmaranthBackend
+                self.backend = AmaranthBackend(node, feed, self._master, divisor=self.divisor)
+            self.backend.start()
+        except Exception:
+            self.close()
+            raise
+        return self.path
+
+    def describe(self):
+        return (f"{self.backend_name} backend, {self.channels} channels, {self.samples_per_cycle} samples/cycle, "
+                f"{self.clock_hz / 1e6:g} MHz, {float(self.clock.bin_ps):g} ps bins, UART {self.divisor} "
+                f"cycles/bit, {len(self.sources)} source(s)")
+
+    def status(self):
+        """Counters of the running simulator: cycles, cycles_per_second, bytes_in, bytes_out..."""
+        return self.backend.status()
+
+    def check(self):
+        """Raise BoardError if the simulator died."""
+        reason = self.backend.died() if self.backend else None
+        if reason:
+            raise BoardError(reason)
+
+    def serve_forever(self, poll_s=0.2):
+        """Run until SIGINT or SIGTERM (KeyboardInterrupt) or until the simulator dies (BoardError)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+        while True:
+            self.check()
+            time.sleep(poll_s)
+
+    def close(self):
+        """Stop the simulator and release the pty; returns the final counters."""
+        final = {}
+        if self.backend is not None:
+            final = self.backend.stop()
+            self.backend = None
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._slave = None
+        if self._feed is not None:
+            with self._feed.lock:           # a feeder thread may still be writing to it
+                if self._feed.edge_log:
+                    self._feed.edge_log.close()
+                self._feed.edge_log = None
+            self._feed = None
+        return final
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
