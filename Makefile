@@ -21,6 +21,8 @@ test-fast: setup
 
 bench: setup
 	$(VENV)/python bench/sim_speed.py
+	$(VENV)/python bench/vboard_speed.py
+	$(VENV)/python bench/wire_throughput.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -59,8 +59,8 @@ class Reply(enum.IntEnum):
 
 class ErrorCode(enum.IntEnum):
     """Why a frame was refused. Nothing of a refused frame is applied."""
-    BAD_CRC         = 1  # the CRC did not match; detail: 0
-    BAD_LENGTH      = 2  # too short, too long, or a count that does not fit; detail: body length
+    BAD_CRC         = 1  # the CRC did not match, or a bad escape (ESC then neither ESC_END nor ESC_ESC); detail: 0
+    BAD_LENGTH      = 2  # too short (< 4 bytes), longer than MAX_REQUEST_BODY, or a count that does not fit; detail: body length
     UNKNOWN_COMMAND = 3  # detail: the kind byte
     BAD_ADDRESS     = 4  # a register in the burst does not exist; detail: its address
     READ_ONLY       = 5  # a register in a WRITE burst is read-only; detail: its address

@@ -7,51 +7,18 @@ import sys
 import time
 
 import pytest
-import serial
 
 from qnu import wire
+from qnu.host.link import Link
 from qnu.regmap import CHANNEL_BASE, CHANNEL_STRIDE
 from qnu.sim import harness_build
 from qnu.sim.edge_log import read_edge_log
 from qnu.sim.model import ChannelSettings, expected_events
 from qnu.sim.sources import parse_source
-from qnu.sim.toolchain import find_verilator
 from qnu.sim.virtual_board import BoardError, VirtualBoard
 
-needs_verilator = pytest.mark.skipif(find_verilator() is None,
-                                     reason="no Verilator >= 5.036: run tools/verilator.sh")
-BACKENDS = [pytest.param("verilator", marks=needs_verilator), "amaranth"]
+BACKENDS = ["verilator", "amaranth"]
 DIVISOR = {"verilator": 8, "amaranth": 4}     # the amaranth backend is slow: a faster line
-
-
-class Link:
-    """Frames over a serial port; EVENTS frames are kept aside."""
-
-    def __init__(self, port):
-        self.port, self.decoder, self.events, self.seq = port, wire.SlipDecoder(), [], 0
-
-    def request(self, kind, payload=b"", timeout=30):
-        self.seq = (self.seq + 1) & 0xFF
-        self.port.write(wire.build_frame(kind, self.seq, payload))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for reply_kind, seq, body in self.frames():
-                if reply_kind != wire.Reply.EVENTS and seq == self.seq:
-                    return reply_kind, body
-        raise TimeoutError(f"no reply to {kind!r} in {timeout} s")
-
-    def frames(self):
-        out = []
-        for body in self.decoder.feed(self.port.read(max(1, self.port.in_waiting))):
-            kind, seq, payload = wire.parse_body(body)
-            if kind == wire.Reply.EVENTS:
-                self.events.append(payload)
-            else:
-                out.append((kind, seq, payload))
-        return out
-
-    def write(self, address, *values):
-        assert self.request(wire.Command.WRITE, wire.pack_write(address, values))[0] == wire.Reply.OK
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -59,10 +26,10 @@ def test_board_answers_identify_on_a_pty(backend, figures):
     with VirtualBoard(backend=backend, divisor=DIVISOR[backend],
                       sources=[parse_source("0:poisson:rate=2e6")]) as board:
         assert board.path.startswith("/dev/pts/")
-        with serial.Serial(board.path, timeout=1) as port:
-            kind, payload = Link(port).request(wire.Command.IDENTIFY)
+        with Link.open(board.path, timeout=30) as link:
+            payload = link.request(wire.Command.IDENTIFY)
         info = wire.IdentifyInfo.unpack(payload)
-        assert kind == wire.Reply.OK and info.magic == wire.MAGIC
+        assert info.magic == wire.MAGIC
         assert (info.channels, info.samples_per_cycle, info.clock_hz) == (4, 4, 100_000_000)
         status = board.status()
         assert status["bytes_out"] >= len(payload) + 6 and status["cycles"] > 0
@@ -75,10 +42,10 @@ def test_board_answers_identify_on_a_pty(backend, figures):
     # well under the line rate (12.5 Mbaud simulated at divisor 8), so nothing is lost
     pytest.param("verilator", 4, 4, ["0:poisson:rate=1e5", "1:periodic:period=20us,phase=1234ps",
                                      "2,3:pair:rate=5e4,delay=12.5ns,jitter=300ps,efficiency=0.5,noise=1e4"],
-                 2000, marks=needs_verilator),
+                 2000),
     # 72-bit sample words: wider than any C integer in the harness
     pytest.param("verilator", 9, 8, ["8:poisson:rate=2e5", "0,4:pair:rate=1e5,delay=-3ns,jitter=1ns"], 1000,
-                 marks=[needs_verilator, pytest.mark.slow]),
+                 marks=pytest.mark.slow),
     ("amaranth", 4, 4, ["1:periodic:period=333ns,phase=7ns,width=3ns"], 6),
 ])
 def test_tags_are_the_edges_driven(backend, channels, n, sources, wanted, tmp_path):
@@ -88,16 +55,14 @@ def test_tags_are_the_edges_driven(backend, channels, n, sources, wanted, tmp_pa
     board = VirtualBoard(backend=backend, channels=channels, samples_per_cycle=n, divisor=DIVISOR[backend],
                          seed=4, edge_log=log, sources=[parse_source(s) for s in sources])
     used = sorted({c for src in board.sources for c in src.channels})
-    with board, serial.Serial(board.path, timeout=1) as port:
-        link = Link(port)
+    with board, Link.open(board.path, timeout=30) as link:
         for ch in used:
-            link.write(CHANNEL_BASE + ch * CHANNEL_STRIDE, 0b011)      # enable, rising edges
+            link.write(CHANNEL_BASE + ch * CHANNEL_STRIDE, [0b011])      # enable, rising edges
         link.request(wire.Command.STREAM, b"\x01")
         records, deadline = [], time.monotonic() + 120
         while len(records) < wanted and time.monotonic() < deadline:
-            link.frames()
-            while link.events:
-                records += wire.decode_records(wire.unpack_events(link.events.pop(0))[1])
+            for frame in link.collect_events(0.05):
+                records += wire.decode_records(wire.unpack_events(frame.payload)[1])
     assert len(records) >= wanted and not [r for r in records if r.kind == "overflow"]
     expected = expected_events(read_edge_log(log), {c: ChannelSettings() for c in used},
                                bin_ps=board.clock.bin_ps, samples_per_cycle=n)
@@ -110,7 +75,6 @@ def test_tags_are_the_edges_driven(backend, channels, n, sources, wanted, tmp_pa
     assert len(got) > wanted // 2 and got == [k for k in keys if k[0] >= since][:len(got)]
     assert {c for _, c in got} == set(used)
 
-@needs_verilator
 def test_harness_speed(figures):
     sources = [parse_source(s) for s in ("0:poisson:rate=2e6", "1:periodic:period=1us",
                                          "2,3:pair:rate=1e6,delay=12.5ns,jitter=300ps")]
@@ -123,7 +87,6 @@ def test_harness_speed(figures):
     assert status["cycles"] > 10_000 and status["records"] > 100
 
 
-@needs_verilator
 def test_a_dead_harness_is_reported():
     with VirtualBoard() as board:
         board.check()
@@ -139,7 +102,6 @@ def test_missing_verilator_says_how_to_get_one(monkeypatch):
         VirtualBoard(backend="verilator").start()
 
 
-@needs_verilator
 def test_qnu_sim_serve(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "qnu.host.cli", "sim", "serve", "--source", "0:poisson:rate=1e6",
                              "--edge-log", str(tmp_path / "edges.txt")],
@@ -149,8 +111,8 @@ def test_qnu_sim_serve(tmp_path):
         assert line.startswith("serving node on /dev/pts/") and "verilator backend, 4 channels" in line, \
             line + proc.stderr.read()
         path = line.split()[3]
-        with serial.Serial(path, timeout=1) as port:
-            assert Link(port).request(wire.Command.IDENTIFY)[0] == wire.Reply.OK
+        with Link.open(path, timeout=30) as link:
+            assert wire.IdentifyInfo.unpack(link.request(wire.Command.IDENTIFY)).magic == wire.MAGIC
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
