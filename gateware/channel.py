@@ -28,9 +28,10 @@ class TaggerChannel(wiring.Component):
 
     Events wait in a queue of ``depth`` entries until the merger takes them.
     An event arriving at a full queue is lost: ``lost_count`` counts it, and
-    as soon as there is room an ``OVERFLOW`` entry goes into the queue in its
-    place, carrying the timestamp of the first lost event and how many were
-    lost (an event arriving in that very cycle is counted in it too).
+    once the queue has drained to half full an ``OVERFLOW`` entry goes into
+    the queue in its place, carrying the timestamp of the first lost event and
+    how many were lost (events arriving until then, and in that very cycle,
+    are lost too and counted in it).
     ``event_count`` counts every accepted event, queued or lost.
     """
 
@@ -136,8 +137,12 @@ class TaggerChannel(wiring.Component):
         ]
         with m.If(s2_valid & (~queue.w_rdy | (pending != 0))):
             m.d.sync += self.lost_count.eq(self.lost_count + 1)
+        # A marker waits until the queue has drained to half full, taking in
+        # every loss until then: under overload each marker then stands for
+        # a run of losses, not one, and half a queue of events follows it.
+        room_for_marker = queue.w_level <= self.depth // 2
         with m.If(pending != 0):
-            with m.If(queue.w_rdy):
+            with m.If(room_for_marker):
                 m.d.comb += [queue.w_en.eq(1), queue.w_data.eq(marker)]
                 m.d.sync += pending.eq(0)
             with m.Elif(s2_valid & (pending != lost_max)):

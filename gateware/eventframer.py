@@ -25,6 +25,10 @@ class EventFramer(wiring.Component):
     with the index of its first record (``records_sent`` then) and an ABSOLUTE
     record, so the host can decode any frame alone and count exactly the
     records of frames it lost.
+
+    ``request_busy`` is high from ``request`` until the requested frame's last
+    byte has been taken from ``body``: the command engine holds the next
+    frame's reply back meanwhile, so replies go out in order.
     """
 
     def __init__(self, channels, *, flush_cycles=4096):
@@ -35,6 +39,7 @@ class EventFramer(wiring.Component):
             "events":        In(stream.Signature(event_layout(channels))),
             "stream_enable": In(1),
             "request":       In(1),
+            "request_busy":  Out(1),
             "body":          Out(stream.Signature(body_byte)),
             "records_sent":  Out(32),
         })
@@ -82,7 +87,7 @@ class EventFramer(wiring.Component):
             more = (value >> 7) != 0
             return Cat(value[:7], more), more
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(requested | (self.stream_enable & self.events.valid)):
                     m.d.sync += [
@@ -163,4 +168,7 @@ class EventFramer(wiring.Component):
                     m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(1),
                                  hold_valid.eq(0), seq.eq(seq + 1)]
                     m.next = "IDLE"
+        # a requested frame is done once its last byte has left ``body``
+        m.d.comb += self.request_busy.eq(self.request | requested |
+                                         (opened_by_request & (~fsm.ongoing("IDLE") | out.valid)))
         return m

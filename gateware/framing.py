@@ -13,7 +13,8 @@ __all__ = ["FrameReceiver", "FrameTransmitter", "body_byte", "frame_info", "head
 HEADER_BYTES = 5            # kind, seq, and the first three payload bytes are kept in registers
 
 body_byte = data.StructLayout({"data": 8, "last": 1})
-frame_info = data.StructLayout({"length": range(wire.MAX_REQUEST_BODY + 2), "status": 2})
+# the body length as counted, up to 0xFFFF (an ERROR detail is a u16): BAD_LENGTH reports it
+frame_info = data.StructLayout({"length": 16, "status": 2})
 header_layout = data.ArrayLayout(8, HEADER_BYTES)
 
 
@@ -53,7 +54,7 @@ class FrameReceiver(wiring.Component):
         r_port = words.read_port()
         m.d.comb += [r_port.addr.eq(self.word_addr), self.word_data.eq(r_port.data)]
 
-        length = Signal(range(self.max_body + 2))
+        length = Signal(16)             # saturates at 0xFFFF
         escaped = Signal()
         bad_escape = Signal()
         started = Signal()
@@ -99,7 +100,7 @@ class FrameReceiver(wiring.Component):
 
         with m.If(out_valid):
             m.d.comb += [crc.data.eq(out_byte), crc.valid.eq(1)]
-            with m.If(length <= self.max_body):       # saturates one past the limit: too long
+            with m.If(length != 0xFFFF):
                 m.d.sync += length.eq(length + 1)
             for i in range(HEADER_BYTES):
                 with m.If(length == i):

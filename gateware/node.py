@@ -81,6 +81,7 @@ class Node(wiring.Component):
             engine.word_data.eq(frames.word_data),
             framer.stream_enable.eq(engine.stream_enable),
             framer.request.eq(engine.events_request),
+            engine.events_busy.eq(framer.request_busy),
         ]
         connect(m, core.events, framer.events)
 

@@ -3,7 +3,7 @@
 import struct
 
 from amaranth.hdl import Module, Signal, Mux, Cat, Const, Array
-from amaranth.lib import wiring, stream
+from amaranth.lib import wiring, stream, memory
 from amaranth.lib.wiring import In, Out
 
 from qnu import wire
@@ -44,6 +44,7 @@ class CommandEngine(wiring.Component):
             # effects
             "stream_enable":  Out(1),
             "events_request": Out(1),
+            "events_busy":    In(1),    # the requested EVENTS frame is not all sent yet
             "err_crc":     Out(32),
             "err_length":  Out(32),
             "err_command": Out(32),
@@ -68,6 +69,13 @@ class CommandEngine(wiring.Component):
         word = Signal(32)
         byte_index = Signal(range(len(self._identify) + 1))
         identify = Array(Const(b, 8) for b in self._identify)
+
+        # A READ burst's words are all taken in consecutive cycles before the
+        # reply starts, so that it is a snapshot (events and lost counters agree).
+        snapshot = m.submodules.snapshot = memory.Memory(shape=32, depth=wire.MAX_BURST, init=[])
+        snap_w = snapshot.write_port()
+        snap_r = snapshot.read_port()
+        m.d.comb += [snap_w.addr.eq(index), snap_w.data.eq(self.reg_read_data), snap_r.addr.eq(index)]
 
         m.d.sync += self.events_request.eq(0)
         m.d.comb += [
@@ -122,7 +130,7 @@ class CommandEngine(wiring.Component):
                 with m.Elif(kind == wire.Command.READ_EVENTS):
                     with m.If(length == 4):
                         m.d.sync += [self.events_request.eq(1), count_up(self.frames_ok)]
-                        m.next = "RELEASE"
+                        m.next = "EVENTS_WAIT"
                     with m.Else():
                         refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
                 with m.Elif(kind == wire.Command.STREAM):
@@ -136,10 +144,22 @@ class CommandEngine(wiring.Component):
                 with m.Else():
                     refuse(wire.ErrorCode.UNKNOWN_COMMAND, kind, self.err_command)
 
+            # the EVENTS frame is this frame's reply: the next frame's must not overtake it
+            with m.State("EVENTS_WAIT"):
+                with m.If(~self.events_request & ~self.events_busy):
+                    m.next = "RELEASE"
+
             with m.State("CHECK_READ"):
                 with m.If(~self.reg_exists):
                     refuse(wire.ErrorCode.BAD_ADDRESS, base + index, self.err_address)
                 with m.Elif(index == count - 1):
+                    m.d.sync += index.eq(0)
+                    m.next = "SNAPSHOT"
+                with m.Else():
+                    m.d.sync += index.eq(index + 1)
+            with m.State("SNAPSHOT"):
+                m.d.comb += [self.reg_read.eq(1), snap_w.en.eq(1)]
+                with m.If(index == count - 1):
                     m.d.sync += [index.eq(0), count_up(self.frames_ok)]
                     m.next = "OK_KIND"
                 with m.Else():
@@ -189,9 +209,10 @@ class CommandEngine(wiring.Component):
                     m.d.sync += byte_index.eq(byte_index + 1)
                     with m.If(last):
                         m.next = "RELEASE"
-            with m.State("READ_LATCH"):
-                m.d.comb += self.reg_read.eq(1)
-                m.d.sync += [word.eq(self.reg_read_data), byte_index.eq(0)]
+            with m.State("READ_LATCH"):             # the snapshot answers one cycle after its address
+                m.next = "READ_LOAD"
+            with m.State("READ_LOAD"):
+                m.d.sync += [word.eq(snap_r.data), byte_index.eq(0)]
                 m.next = "READ_BYTES"
             with m.State("READ_BYTES"):
                 final_word = index == count - 1

@@ -203,8 +203,11 @@ def parse_body(body):
 #   RECORD_ABSOLUTE  V >> 7 is 0; then the base as u64: opens every frame and
 #                    follows a time step backwards. Not an event.
 
-RECORD_OVERFLOW = 64
-RECORD_ABSOLUTE = 65
+# The two special codes sit at the top so that no record's first byte is the
+# SLIP END (0xC0) or ESC (0xDB): tags start 0x00-0x3F or 0x80-0xBF, markers
+# 0x7E or 0xFE, ABSOLUTE is always 0x7F.
+RECORD_OVERFLOW = 0x7E
+RECORD_ABSOLUTE = 0x7F
 WIRE_CHANNELS = 32
 
 
