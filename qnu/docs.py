@@ -266,7 +266,8 @@ def render_protocol():
         f"`ESC ESC_ESC` (`{wire.ESC:02X} {wire.ESC_ESC:02X}`); every other byte is sent as is. The bytes "
         "between two ENDs are one frame, so a receiver resynchronizes at the next END after any garbage; "
         "empty frames (two ENDs in a row) are ignored, which is why each frame also starts with an END. "
-        "An ESC followed by anything else makes the frame corrupt.\n",
+        "An ESC followed by anything else but END makes the frame corrupt (answered BAD_CRC); an ESC "
+        "right before the closing END is dropped.\n",
         "## 3. Body\n",
         _table(["bytes", "field", "meaning"],
                [["1", "kind", "what the frame is (section 5)"],

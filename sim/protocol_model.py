@@ -18,9 +18,8 @@ The rules, from the specification:
   empty: it is a corrupt frame.
 - **Checks, in order** (docs/protocol.md, section 6): a bad escape is
   ``BAD_CRC``; then a body under 4 or over ``MAX_REQUEST_BODY`` bytes is
-  ``BAD_LENGTH`` (detail: the body length, whatever it is; a u16, so
-  65535 for any longer body); then a CRC mismatch is
-  ``BAD_CRC``; then an unknown kind is ``UNKNOWN_COMMAND`` (detail: the kind,
+  ``BAD_LENGTH`` (detail: the body length however long, up to 65535, the
+  largest u16); then a CRC mismatch is ``BAD_CRC``; then an unknown kind is ``UNKNOWN_COMMAND`` (detail: the kind,
   whatever the length); then the command's own length (``BAD_LENGTH``: an
   IDENTIFY or READ_EVENTS with a payload, a READ whose payload is not 3 bytes
   or whose count is not 1 to ``MAX_BURST``, a WRITE whose payload is not
@@ -55,7 +54,7 @@ decoder.
 """
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from qnu import wire
 from qnu.regmap import register_map, MAGIC

@@ -78,6 +78,7 @@ class VirtualBoard:
         self.path = None
         self._master = self._slave = None
         self._feed = None
+        self._close_lock = threading.Lock()
 
     def _make_node(self):
         if self._node is not None:
@@ -138,22 +139,26 @@ class VirtualBoard:
             time.sleep(poll_s)
 
     def close(self):
-        """Stop the simulator and release the pty; returns the final counters."""
-        final = {}
-        if self.backend is not None:
-            final = self.backend.stop()
-            self.backend = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
-        if self._feed is not None:
-            with self._feed.lock:           # a feeder thread may still be writing to it
-                if self._feed.edge_log:
-                    self._feed.edge_log.close()
-                self._feed.edge_log = None
-            self._feed = None
-        return final
+        """Stop the simulator and release the pty; returns the final counters.
+
+        Safe to call again, and from another thread (a test pulling the
+        cable while the owner is still using the board)."""
+        with self._close_lock:
+            final = {}
+            if self.backend is not None:
+                final = self.backend.stop()
+                self.backend = None
+            for fd in (self._master, self._slave):
+                if fd is not None:
+                    os.close(fd)
+            self._master = self._slave = None
+            if self._feed is not None:
+                with self._feed.lock:           # a feeder thread may still be writing to it
+                    if self._feed.edge_log:
+                        self._feed.edge_log.close()
+                    self._feed.edge_log = None
+                self._feed = None
+            return final
 
     def __enter__(self):
         self.start()

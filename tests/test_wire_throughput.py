@@ -6,10 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from qnu.sim.toolchain import find_verilator
-
-pytestmark = pytest.mark.skipif(find_verilator() is None, reason="no Verilator >= 5.036: run tools/verilator.sh")
-
 _PATH = Path(__file__).resolve().parents[1] / "bench" / "wire_throughput.py"
 
 
@@ -27,10 +23,9 @@ def _assert_accounting(r):
     assert r.total_delivered + r.total_markers_lost == r.total_accepted
     assert r.total_markers_lost == r.total_lost
     assert r.per_channel_ok, r.per_channel
-    # the recording's window alone: what the node still held at its end, at most its queues' worth.
-    # A READ burst latches each register as its bytes go out (a word every ~1300 cycles at 3 Mbaud),
-    # so a channel's lost counter is read a little after its events counter: allow a few events.
-    assert -64 <= r.accepted - r.tags - r.lost <= 4 * 32 + 256 + 16
+    # the recording's window alone: what the node still held at its end, at most its queues' worth
+    # (a READ burst is a snapshot, so events and lost counters agree)
+    assert 0 <= r.accepted - r.tags - r.lost <= 4 * 32 + 256 + 16
     # every EVENTS byte the host counted left the node's UART (the rest were replies)
     assert r.wire.wire <= r.harness_bytes_out <= r.wire.wire + 400
     assert r.wire.tags == r.tags and r.wire.frames > 0
