@@ -160,9 +160,10 @@ def _per_channel(text, channels, option):
 
 def _report(rec, output, channels, note=""):
     rec.save(output)
-    duration = rec.duration_s or 0.0
-    print(f"recorded {len(rec):,} tags in {duration:.2f} s to {output}{note}")
+    node = "" if rec.node_duration_s is None else f" ({rec.node_duration_s:.4g} s of node time)"
+    print(f"recorded {len(rec):,} tags in {rec.duration_s or 0.0:.2f} s{node} to {output}{note}")
     counts, lost = rec.per_channel(channels)
+    duration = rec.rate_duration_s or 0.0
     rows = [[c, f"{counts[c]:,}", f"{lost[c]:,}", _rate(counts[c] / duration) if duration else "-"]
             for c in range(channels)]
     _table(["channel", "tags", "lost", "rate"], rows)

@@ -218,6 +218,7 @@ class Device:
             raise ValueError(f"duration_s must not be negative, not {duration_s}")
         blocks = BlockCollector(self.link, self._events, block_callback)
         try:
+            node_start = self.read_time()
             self.stream(True)
             start = time.monotonic()
             while True:
@@ -230,12 +231,15 @@ class Device:
                     break
             self.stream(False)
             duration = time.monotonic() - start
+            node_ticks = self.read_time() - node_start
             self._finish_recording(blocks, poll_s)
         except BaseException as e:
             self._abandon_recording(e, blocks)
             raise
+        node_s = float(node_ticks * self.clock.bin_ps) / 1e12 if node_ticks > 0 else None  # None: time stepped
         return Recording(blocks.blocks, clock_hz=self.info.clock_hz,
-                         samples_per_cycle=self.info.samples_per_cycle, duration_s=duration)
+                         samples_per_cycle=self.info.samples_per_cycle, duration_s=duration,
+                         node_duration_s=node_s)
 
     # --- internals --------------------------------------------------------------
 

@@ -59,11 +59,20 @@ class TagBlock:
 class Recording:
     """The blocks of one recording, never merged: losses stay where they happened."""
 
-    def __init__(self, blocks=(), *, clock_hz=None, samples_per_cycle=None, duration_s=None):
+    def __init__(self, blocks=(), *, clock_hz=None, samples_per_cycle=None, duration_s=None,
+                 node_duration_s=None):
         self.blocks = list(blocks)
         self.clock_hz = clock_hz
         self.samples_per_cycle = samples_per_cycle
         self.duration_s = duration_s    # host-measured time between starting and stopping the stream
+        # the same span on the node's own clock: what rates are per (a simulated
+        # node runs slower than the wall clock)
+        self.node_duration_s = node_duration_s
+
+    @property
+    def rate_duration_s(self):
+        """The span that rates are taken over: the node's if known, else the host's."""
+        return self.node_duration_s if self.node_duration_s is not None else self.duration_s
 
     def __len__(self):
         return sum(len(b) for b in self.blocks)
@@ -129,7 +138,8 @@ class Recording:
             overflow=np.array(ov, dtype=np.int64).reshape(-1, 4),    # block, channel, timestamp_ps, lost
             gap=np.array(gaps, dtype=np.int64).reshape(-1, 3),       # block, position, missing
             clock_hz=np.int64(self.clock_hz or 0), samples_per_cycle=np.int64(self.samples_per_cycle or 0),
-            duration_s=np.float64(np.nan if self.duration_s is None else self.duration_s))
+            duration_s=np.float64(np.nan if self.duration_s is None else self.duration_s),
+            node_duration_s=np.float64(np.nan if self.node_duration_s is None else self.node_duration_s))
 
     @classmethod
     def load(cls, path):
@@ -147,10 +157,12 @@ class Recording:
                     overflows=[Overflow(*map(int, row[1:])) for row in f["overflow"] if row[0] == i],
                     gaps=[Gap(*map(int, row[1:])) for row in f["gap"] if row[0] == i],
                     first_record=None if first < 0 else first, bad_frames=int(f["block_bad_frames"][i])))
-            duration = float(f["duration_s"])
+            def optional(key):
+                value = float(f[key]) if key in f else np.nan
+                return None if np.isnan(value) else value
             return cls(blocks, clock_hz=int(f["clock_hz"]) or None,
                        samples_per_cycle=int(f["samples_per_cycle"]) or None,
-                       duration_s=None if np.isnan(duration) else duration)
+                       duration_s=optional("duration_s"), node_duration_s=optional("node_duration_s"))
 
 
 def load_recording(path):
