@@ -1,5 +1,7 @@
 """Pack the event stream into EVENTS frames (record format in qnu.wire)."""
 
+from contextlib import contextmanager
+
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
@@ -83,9 +85,16 @@ class EventFramer(wiring.Component):
         varint = Signal(TIME_WIDTH + 7)
         shift = Signal(TIME_WIDTH)
 
-        def varint_byte(value):
-            more = (value >> 7) != 0
-            return Cat(value[:7], more), more
+        @contextmanager
+        def send_varint_byte():
+            # LEB128: the low 7 bits, with the top bit set while more follow;
+            # the body of the `with` runs on the varint's last byte
+            more = (varint >> 7) != 0
+            with m.If(free):
+                emit(Cat(varint[:7], more))
+                m.d.sync += [varint.eq(varint >> 7), record_bytes.eq(record_bytes + 1)]
+                with m.If(~more):
+                    yield
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -139,30 +148,22 @@ class EventFramer(wiring.Component):
                 m.d.sync += varint.eq(Cat(code, ts - base))
                 m.next = "VARINT"
             with m.State("VARINT"):
-                with m.If(free):
-                    byte, more = varint_byte(varint)
-                    emit(byte)
-                    m.d.sync += [varint.eq(varint >> 7), record_bytes.eq(record_bytes + 1)]
-                    with m.If(~more):
-                        m.d.sync += base.eq(ts)
-                        with m.If(is_marker):
-                            m.next = "MARKER_CHANNEL"
-                        with m.Else():
-                            m.d.sync += self.records_sent.eq(self.records_sent + 1)
-                            m.next = "NEXT"
+                with send_varint_byte():
+                    m.d.sync += base.eq(ts)
+                    with m.If(is_marker):
+                        m.next = "MARKER_CHANNEL"
+                    with m.Else():
+                        m.d.sync += self.records_sent.eq(self.records_sent + 1)
+                        m.next = "NEXT"
             with m.State("MARKER_CHANNEL"):
                 with m.If(free):
                     emit(channel)
                     m.d.sync += [varint.eq(lost), record_bytes.eq(record_bytes + 1)]
                     m.next = "MARKER_LOST"
             with m.State("MARKER_LOST"):
-                with m.If(free):
-                    byte, more = varint_byte(varint)
-                    emit(byte)
-                    m.d.sync += [varint.eq(varint >> 7), record_bytes.eq(record_bytes + 1)]
-                    with m.If(~more):
-                        m.d.sync += self.records_sent.eq(self.records_sent + 1)
-                        m.next = "NEXT"
+                with send_varint_byte():
+                    m.d.sync += self.records_sent.eq(self.records_sent + 1)
+                    m.next = "NEXT"
             with m.State("CLOSE"):
                 with m.If(free):
                     m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(1),
