@@ -57,9 +57,9 @@ class TimingCore(wiring.Component):
     @property
     def latency(self):
         """Cycles from a sample word at ``samples`` to its event at ``events``,
-        with zero delay and nothing queued: the channel, the merger's output
-        register and the FIFO's two."""
-        return TaggerChannel.LATENCY + 1 + 2
+        with zero delay and nothing queued: the channel, the merger's stages
+        (one per level of its tree) and the FIFO's two."""
+        return TaggerChannel.LATENCY + max(1, (self.channels - 1).bit_length()) + 2
 
     @property
     def _horizon_cycles(self):
@@ -89,7 +89,7 @@ class TimingCore(wiring.Component):
 
         merger = m.submodules.merger = EventMerger(
             channels=self.channels, key_width=self.key_width,
-            horizon=self._horizon_cycles * n)
+            horizon=self._horizon_cycles * n, ticks_per_cycle=n)
         m.d.comb += merger.local.eq(local)
 
         for c in range(self.channels):

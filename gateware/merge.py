@@ -1,32 +1,42 @@
 """Merge the channels' queues into one stream in timestamp order."""
 
-from amaranth.hdl import Module, Signal, Mux, Const
-from amaranth.lib import wiring, stream
+from amaranth.hdl import Module, Signal, Mux
+from amaranth.lib import wiring, stream, data
 from amaranth.lib.wiring import In, Out
 
-from .event import entry_layout, event_layout
+from .event import TIME_WIDTH, LOST_WIDTH, EventKind, entry_layout, event_layout
 
 __all__ = ["EventMerger"]
 
 
 class EventMerger(wiring.Component):
-    """Take, each cycle, the oldest released head among the channel queues.
+    """A pipelined tree of two-input merge stages over the channel queues.
 
-    Entries are ordered by their ``key`` on the free-running local count. A
-    head is *released* once its key is older than the horizon ``local -
-    horizon`` fine ticks: every entry still in a channel's pipeline, or yet to
-    be detected, has a key at or after the horizon, so the oldest released
-    head is the oldest entry anywhere and the output is in order. Ties go to
-    the lower channel. Keys are compared modulo ``2**key_width``; a head stays
-    released once released, so a stalled output does not confuse the order.
+    Entries are ordered by their ``key`` on the free-running local count,
+    which advances ``ticks_per_cycle`` each cycle. A queue head is offered
+    once *released*: its key is older than the horizon ``local - horizon``,
+    and every entry still in a channel's pipeline, or yet to be detected, has
+    a key at or after that horizon.
 
-    One entry leaves per cycle while ``events.ready`` is high.
+    Each stage compares only two candidates and registers its choice, so no
+    path crosses more than one comparison. With both inputs offering, the
+    older goes on (ties to the lower channels, on the first input). With one
+    input empty, the other goes on only once it is older than anything the
+    empty side could still bring: the horizon as it was ``lag`` cycles ago,
+    ``lag`` being the number of stages on the empty side. Keys are compared
+    modulo ``2**key_width``, and a candidate stays cleared once cleared, so a
+    long-stalled output does not confuse the order.
+
+    One entry leaves per cycle while ``events.ready`` is high. ``depth`` is
+    the number of stages (cycles) between a released head and ``events``.
     """
 
-    def __init__(self, *, channels, key_width, horizon):
+    def __init__(self, *, channels, key_width, horizon, ticks_per_cycle):
         self.channels = channels
         self.key_width = key_width
         self.horizon = horizon
+        self.ticks_per_cycle = ticks_per_cycle
+        self.depth = max(1, (channels - 1).bit_length())
         super().__init__({
             "inputs": In(stream.Signature(entry_layout(key_width))).array(channels),
             "local":  In(key_width),
@@ -34,58 +44,89 @@ class EventMerger(wiring.Component):
         })
 
     def _older_or_equal(self, a, b):
-        # a <= b on the wrapping key circle, for keys less than half a turn apart.
-        return ~((b - a)[self.key_width - 1])
+        # a at or before b on the wrapping key circle (keys less than half a turn apart)
+        return ~(b - a)[self.key_width - 1]
 
     def elaborate(self, platform):
         m = Module()
-        width = self.key_width
-        threshold = Signal(width)
+        candidate = data.StructLayout({
+            "key": self.key_width, "timestamp": TIME_WIDTH,
+            "channel": max(1, (self.channels - 1).bit_length()), "kind": EventKind, "lost": LOST_WIDTH,
+        })
+        threshold = Signal(self.key_width)
         m.d.comb += threshold.eq(self.local - self.horizon)
 
-        released = Signal(self.channels)
-        eligible = Signal(self.channels)
-        for c, port in enumerate(self.inputs):
-            before_horizon = self._older_or_equal(port.payload.key, threshold) & \
-                             (port.payload.key != threshold)
-            m.d.comb += eligible[c].eq(port.valid & (released[c] | before_horizon))
+        def cleared(key, lag):
+            # older than the horizon as it was `lag` cycles ago
+            limit = threshold - lag * self.ticks_per_cycle
+            return self._older_or_equal(key, limit) & (key != limit)
 
-        # Tournament: (any eligible, index) of the oldest eligible head.
-        def pick(lo, hi):
-            if hi - lo == 1:
-                return eligible[lo], Const(lo, range(self.channels)), self.inputs[lo].payload.key
-            mid = (lo + hi) // 2
-            a_ok, a_idx, a_key = pick(lo, mid)
-            b_ok, b_idx, b_key = pick(mid, hi)
-            take_a = Signal(name=f"take_a_{lo}_{hi}")
-            m.d.comb += take_a.eq(a_ok & (~b_ok | self._older_or_equal(a_key, b_key)))
-            ok = Signal(name=f"ok_{lo}_{hi}")
-            idx = Signal(range(self.channels), name=f"idx_{lo}_{hi}")
-            key = Signal(width, name=f"key_{lo}_{hi}")
+        def leaf(c):
+            port = self.inputs[c]
+            offer = stream.Signature(candidate).create(path=(f"leaf{c}",))
+            released = Signal(name=f"released{c}")
             m.d.comb += [
-                ok.eq(a_ok | b_ok),
-                idx.eq(Mux(take_a, a_idx, b_idx)),
-                key.eq(Mux(take_a, a_key, b_key)),
+                offer.valid.eq(port.valid & (released | cleared(port.payload.key, 0))),
+                offer.payload.key.eq(port.payload.key),
+                offer.payload.timestamp.eq(port.payload.timestamp),
+                offer.payload.channel.eq(c),
+                offer.payload.kind.eq(port.payload.kind),
+                offer.payload.lost.eq(port.payload.lost),
+                port.ready.eq(offer.valid & offer.ready),
             ]
-            return ok, idx, key
+            m.d.sync += released.eq(offer.valid & ~offer.ready)
+            return offer, 0
 
-        any_ok, winner, _ = pick(0, self.channels)
-
-        # Output register: refilled whenever it is empty or being taken.
-        take = Signal()
-        m.d.comb += take.eq(any_ok & (~self.events.valid | self.events.ready))
-        with m.If(self.events.valid & self.events.ready):
-            m.d.sync += self.events.valid.eq(0)
-        for c, port in enumerate(self.inputs):
-            popped = take & (winner == c)
-            m.d.comb += port.ready.eq(popped)
-            m.d.sync += released[c].eq(eligible[c] & ~popped)
-            with m.If(popped):
-                m.d.sync += [
-                    self.events.valid.eq(1),
-                    self.events.payload.timestamp.eq(port.payload.timestamp),
-                    self.events.payload.channel.eq(c),
-                    self.events.payload.kind.eq(port.payload.kind),
-                    self.events.payload.lost.eq(port.payload.lost),
+        def stage(name, a, lag_a, b=None, lag_b=0):
+            """Register the older of a and b (or a alone), once it is safe."""
+            out = stream.Signature(candidate).create(path=(name,))
+            load = ~out.valid | out.ready
+            clear_a = Signal(name=f"{name}_clear_a")
+            a_alone = a.valid & (clear_a | cleared(a.payload.key, lag_b))
+            if b is None:
+                pick_a, pick_b = a_alone, 0
+            else:
+                clear_b = Signal(name=f"{name}_clear_b")
+                b_alone = b.valid & (clear_b | cleared(b.payload.key, lag_a))
+                a_first = self._older_or_equal(a.payload.key, b.payload.key)
+                pick_a = Signal(name=f"{name}_pick_a")
+                pick_b = Signal(name=f"{name}_pick_b")
+                m.d.comb += [
+                    pick_a.eq(Mux(b.valid, a.valid & a_first, a_alone)),
+                    pick_b.eq(Mux(a.valid, b.valid & ~a_first, b_alone)),
+                    b.ready.eq(load & pick_b),
                 ]
+                m.d.sync += clear_b.eq(b_alone & ~b.ready)
+            m.d.comb += a.ready.eq(load & pick_a)
+            m.d.sync += clear_a.eq(a_alone & ~a.ready)
+            with m.If(out.valid & out.ready):
+                m.d.sync += out.valid.eq(0)
+            with m.If(a.ready):
+                m.d.sync += [out.valid.eq(1), out.payload.eq(a.payload)]
+            if b is not None:
+                with m.If(b.ready):
+                    m.d.sync += [out.valid.eq(1), out.payload.eq(b.payload)]
+            return out, 1 + max(lag_a, lag_b)
+
+        def tree(lo, hi):
+            if hi - lo == 1:
+                return leaf(lo)
+            mid = (lo + hi + 1) // 2          # the first half is never the shorter
+            a, lag_a = tree(lo, mid)
+            b, lag_b = tree(mid, hi)
+            return stage(f"merge_{lo}_{hi}", a, lag_a, b, lag_b)
+
+        root, lag = tree(0, self.channels)
+        if lag == 0:                          # a single channel: still one register
+            root, lag = stage("merge_0_1", root, lag)
+        assert lag == self.depth
+
+        m.d.comb += [
+            self.events.valid.eq(root.valid),
+            self.events.payload.timestamp.eq(root.payload.timestamp),
+            self.events.payload.channel.eq(root.payload.channel),
+            self.events.payload.kind.eq(root.payload.kind),
+            self.events.payload.lost.eq(root.payload.lost),
+            root.ready.eq(self.events.ready),
+        ]
         return m

@@ -98,9 +98,9 @@ def test_pulse_output_marks_each_second():
     sim.run()
 
 
-@pytest.mark.parametrize("n", [1, 8])
-def test_latency(n):
-    core = TimingCore(channels=2, samples_per_cycle=n)
+@pytest.mark.parametrize("n,channels", [(1, 2), (8, 2), (4, 16), (2, 5)])
+def test_latency(n, channels):
+    core = TimingCore(channels=channels, samples_per_cycle=n)
 
     async def bench(ctx):
         ctx.set(core.channel_config[1].enable, 1)

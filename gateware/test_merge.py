@@ -14,7 +14,7 @@ LATENCY = 4     # cycles from an event's tick to its entry being offered
 def test_merger_orders_every_entry(channels, n):
     rng = np.random.default_rng(channels)
     key_width = 12                  # small, so the keys wrap many times during the test
-    dut = EventMerger(channels=channels, key_width=key_width, horizon=(LATENCY + 1) * n)
+    dut = EventMerger(channels=channels, key_width=key_width, horizon=(LATENCY + 1) * n, ticks_per_cycle=n)
     delays = rng.integers(0, 60 * n, size=channels)
     cycles = 3000
     queues = [deque() for _ in range(channels)]
