@@ -78,13 +78,20 @@ class EventMerger(wiring.Component):
             return offer, 0
 
         def stage(name, a, lag_a, b=None, lag_b=0):
-            """Register the older of a and b (or a alone), once it is safe."""
+            """Register the older of a and b (or a alone), once it is safe.
+
+            A skid register keeps the ready towards the inputs registered, so
+            no combinational path runs from the output down the tree."""
             out = stream.Signature(candidate).create(path=(name,))
-            load = ~out.valid | out.ready
+            skid = Signal(candidate, name=f"{name}_skid")
+            skid_valid = Signal(name=f"{name}_skid_valid")
+            accept = ~skid_valid
             clear_a = Signal(name=f"{name}_clear_a")
             a_alone = a.valid & (clear_a | cleared(a.payload.key, lag_b))
+            chosen = Signal(candidate, name=f"{name}_chosen")
             if b is None:
                 pick_a, pick_b = a_alone, 0
+                m.d.comb += chosen.eq(a.payload)
             else:
                 clear_b = Signal(name=f"{name}_clear_b")
                 b_alone = b.valid & (clear_b | cleared(b.payload.key, lag_a))
@@ -94,18 +101,26 @@ class EventMerger(wiring.Component):
                 m.d.comb += [
                     pick_a.eq(Mux(b.valid, a.valid & a_first, a_alone)),
                     pick_b.eq(Mux(a.valid, b.valid & ~a_first, b_alone)),
-                    b.ready.eq(load & pick_b),
+                    b.ready.eq(accept & pick_b),
+                    chosen.eq(Mux(pick_a, a.payload, b.payload)),
                 ]
                 m.d.sync += clear_b.eq(b_alone & ~b.ready)
-            m.d.comb += a.ready.eq(load & pick_a)
+            m.d.comb += a.ready.eq(accept & pick_a)
             m.d.sync += clear_a.eq(a_alone & ~a.ready)
+
+            incoming = accept & (pick_a | pick_b)
             with m.If(out.valid & out.ready):
-                m.d.sync += out.valid.eq(0)
-            with m.If(a.ready):
-                m.d.sync += [out.valid.eq(1), out.payload.eq(a.payload)]
-            if b is not None:
-                with m.If(b.ready):
-                    m.d.sync += [out.valid.eq(1), out.payload.eq(b.payload)]
+                with m.If(skid_valid):
+                    m.d.sync += [out.payload.eq(skid), skid_valid.eq(0)]
+                with m.Elif(incoming):
+                    m.d.sync += out.payload.eq(chosen)
+                with m.Else():
+                    m.d.sync += out.valid.eq(0)
+            with m.Elif(incoming):
+                with m.If(out.valid):
+                    m.d.sync += [skid.eq(chosen), skid_valid.eq(1)]
+                with m.Else():
+                    m.d.sync += [out.payload.eq(chosen), out.valid.eq(1)]
             return out, 1 + max(lag_a, lag_b)
 
         def tree(lo, hi):
