@@ -21,7 +21,6 @@ from amaranth.sim import Simulator
 
 from qnu.gateware import TimingCore
 from qnu.sim import stimulus
-from qnu.sim.model import ChannelSettings
 from qnu.sim.runner import CoreBuild
 
 

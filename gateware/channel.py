@@ -1,6 +1,6 @@
 """One time-tagging channel: edges, dead time, delay, and a lossless queue."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import wiring, stream, fifo
 from amaranth.lib.wiring import In, Out
 

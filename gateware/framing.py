@@ -1,6 +1,6 @@
 """SLIP framing with a CRC-16, both ways (see qnu.wire for the format)."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.hdl import Module, Signal, Mux
 from amaranth.lib import wiring, stream, data, memory
 from amaranth.lib.crc import catalog
 from amaranth.lib.wiring import In, Out
@@ -57,7 +57,6 @@ class FrameReceiver(wiring.Component):
         length = Signal(16)             # saturates at 0xFFFF
         escaped = Signal()
         bad_escape = Signal()
-        started = Signal()
 
         byte = self.bytes_in.payload
         take = Signal()

@@ -1,7 +1,7 @@
 """A whole node: the timing core behind a UART, a framed protocol and registers."""
 
 from amaranth.hdl import Module, Signal, Cat, Const
-from amaranth.lib import wiring, stream, data, fifo
+from amaranth.lib import wiring, data, fifo
 from amaranth.lib.wiring import In, Out, connect
 
 from qnu import wire

@@ -1,6 +1,5 @@
 """The command engine: executes checked request frames and builds the replies."""
 
-import struct
 
 from amaranth.hdl import Module, Signal, Mux, Cat, Const, Array
 from amaranth.lib import wiring, stream, memory

@@ -1,6 +1,6 @@
 """The register bank, generated from the register map in :mod:`qnu.regmap`."""
 
-from amaranth.hdl import Module, Signal, Const
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

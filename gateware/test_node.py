@@ -2,7 +2,6 @@
 
 import struct
 
-import pytest
 from amaranth.sim import Simulator
 
 from qnu import wire
@@ -145,7 +144,6 @@ def test_events_read_back():
     async def bench(ctx, dut, host):
         ctrl = regs["ch0_ctrl"].address
         await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", ctrl, 1, 0b011))
-        t0 = await request(ctx, host, wire.Command.READ, 2, struct.pack("<HB", regs["time_lo"].address, 1))
         await ctx.tick().repeat(2000)
         kind, seq, payload = await request(ctx, host, wire.Command.READ_EVENTS, 3)
         assert kind == wire.Reply.EVENTS

@@ -1,7 +1,6 @@
 import random
 
 import pytest
-from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from qnu.gateware.uart import UARTTransmitter, UARTReceiver

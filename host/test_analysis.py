@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from qnu.host.analysis import count_rates, coincidences

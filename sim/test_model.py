@@ -2,7 +2,6 @@
 
 from fractions import Fraction
 
-import numpy as np
 
 from qnu.sim.model import ChannelSettings, Event, Waveform, expected_events, sampled_edges, RISING, FALLING
 from qnu.sim.stimulus import word_stream

@@ -4,7 +4,6 @@ delivered or counted lost, and the tags travel in a few bytes each. No timing as
 import importlib.util
 from pathlib import Path
 
-import pytest
 
 _PATH = Path(__file__).resolve().parents[1] / "bench" / "wire_throughput.py"
 
