@@ -1,0 +1,78 @@
+"""Build a node's bitstream for a board with the PyPI toolchain."""
+
+import os
+import subprocess
+import time
+import zlib
+from pathlib import Path
+
+from qnu import __version__
+from .report import BuildReport, read_report
+from .toolchain import tool_env
+from .top import NodeTop
+
+__all__ = ["BuildError", "TimingNotMet", "build", "default_build_dir", "build_id"]
+
+
+class BuildError(Exception):
+    """A tool failed; the message ends with the tail of its log."""
+
+
+class TimingNotMet(BuildError):
+    """The design routed, but a clock is slower than its target."""
+
+    def __init__(self, report):
+        self.report = report
+        short = ", ".join(f"{c.domain} reached {c.achieved_mhz:.2f} of {c.target_mhz:g} MHz"
+                          for c in report.failing())
+        super().__init__(f"timing not met on {report.board}: {short}\n{report.format()}")
+
+
+def default_build_dir(board, phy):
+    return Path("build") / "boards" / f"{board.name}-{phy}"
+
+
+def build_id(board, phy):
+    """A 32-bit number IDENTIFY reports: which board, PHY and QNU version."""
+    return zlib.crc32(f"{board.name}/{phy}/{__version__}".encode())
+
+
+def _tail(path, lines=25):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def build(board, phy=None, *, build_dir=None, seed=1, verbose=False):
+    """Synthesize, place, route and pack a node for ``board``; return its
+    ``BuildReport``. Raises ``TimingNotMet`` (with the report) when a clock
+    misses its target, ``BuildError`` when a tool fails."""
+    phy = phy or board.default_phy
+    spec = board.phy(phy)
+    build_dir = Path(build_dir or default_build_dir(board, phy))
+    name = f"qnu_{board.name}"
+    platform = board.make_platform(phy)
+    top = NodeTop(board, phy, build_id=build_id(board, phy))
+    started = time.monotonic()
+    plan = platform.prepare(
+        top, name=name,
+        # report figures in JSON; decide on timing ourselves, with a clear message
+        nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
+        verbose=verbose)
+    try:
+        products = plan.execute_local(str(build_dir), env={**os.environ, **tool_env()})
+    except subprocess.CalledProcessError as error:
+        log = build_dir / (f"{name}.tim" if (build_dir / f"{name}.json").exists() else f"{name}.rpt")
+        raise BuildError(f"{error.cmd[0] if error.cmd else 'build'} failed for {board.name} "
+                         f"({phy}); the end of {log}:\n{_tail(log)}") from None
+    del products
+    clocks, resources = read_report(build_dir / "report.json", build_dir / f"{name}.rpt",
+                                    family=board.family, device=platform.device, targets=spec.targets)
+    extension = "bin" if board.family == "ice40" else "bit"
+    report = BuildReport(board.name, phy, spec.channels, spec.samples_per_cycle, spec.bin_ps,
+                         clocks, resources, str(build_dir / f"{name}.{extension}"),
+                         time.monotonic() - started)
+    if not report.timing_met:
+        raise TimingNotMet(report)
+    return report

@@ -1,0 +1,51 @@
+"""OrangeCrab r0.2 (ECP5 LFE5U-85F, speed 8): 16 channels through DDR inputs."""
+
+from amaranth.build import Attrs, Pins, Resource, Subsignal
+from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_85FPlatform
+
+from .board import Board, Phy
+
+
+class OrangeCrabPlatform(OrangeCrabR0_2_85FPlatform):
+    """The amaranth-boards platform, without its `dfu-suffix` step: the
+    bitstream is loaded by openFPGALoader, which needs no DFU suffix."""
+
+    @property
+    def required_tools(self):
+        return [tool for tool in super().required_tools if tool != "dfu-suffix"]
+
+    @property
+    def command_templates(self):
+        return [t for t in super().command_templates if "dfu-suffix" not in t]
+
+
+BOARD = Board(
+    name="orangecrab",
+    description="Good Stuff Department OrangeCrab r0.2, ECP5 LFE5U-85F-8MG285C",
+    platform=OrangeCrabPlatform,
+    family="ecp5",
+    clock="clk",
+    connector=("io", 0),            # the Feather header
+    io_attrs={"IO_TYPE": "LVCMOS33"},
+    phys={
+        # Only 3 Feather pins (a2, a3, 13) have X2 gearing, so the OrangeCrab
+        # uses IDDRX1F: 2 samples per 100 MHz cycle, 5 ns bins, 16 channels.
+        "ddr": Phy("ecp5-ddr", core_hz=100e6, samples_per_cycle=2, targets={"sync": 100e6},
+                   inputs=("a0", "a1", "a2", "a3", "a4", "5", "6", "9", "10", "11", "12", "13",
+                           "sck", "copi", "cipo", "scl"),
+                   outputs=("sda",)),
+    },
+    uart=("host_uart", 0),
+    extra_resources=(
+        Resource("host_uart", 0,
+                 Subsignal("rx", Pins("0", dir="i", conn=("io", 0))),
+                 Subsignal("tx", Pins("1", dir="o", conn=("io", 0))),
+                 Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP")),
+    ),
+    leds=(("rgb_led", 0),),
+    programmer="orangeCrab",
+    can_sram=False,       # the DFU bootloader only writes flash
+    pin_notes=("3.3 V LVCMOS on the Feather header. The OrangeCrab has no USB UART: wire a 3.3 V "
+               "USB-UART adapter to pins 0 (node RX) and 1 (node TX). Its DFU bootloader "
+               "(hold the button while plugging in) writes the bitstream to flash."),
+)

@@ -1,0 +1,131 @@
+"""A node on a board: clocks, PHYs, the node gateware, the host link, LEDs.
+
+``NodeTop`` works for any :class:`~qnu.boards.board.Board`; the PHY kind
+picks the front end (PLL and I/O logic) for the family. The node itself is
+the platform-free :class:`~qnu.gateware.node.Node`.
+"""
+
+from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, Signal
+from amaranth.lib.cdc import ResetSynchronizer
+
+from qnu.gateware.node import Node
+from qnu.gateware.pulse_shaper import PulseShaper
+from .ecp5_pll import ECP5PLL, ecp5_pll_params
+from .ice40_pll import ICE40PLL, ice40_pll_params
+
+__all__ = ["NodeTop", "TRIGGER_WIDTH_S", "LED_HOLD_S"]
+
+TRIGGER_WIDTH_S = 1e-6      # the trigger output's pulse width
+LED_HOLD_S = 0.05           # the activity LED stays lit this long after an event
+
+
+class NodeTop(Elaboratable):
+    def __init__(self, board, phy=None, *, build_id=0):
+        self.board = board
+        self.phy = board.phy(phy)
+        self.node = Node(channels=self.phy.channels, samples_per_cycle=self.phy.samples_per_cycle,
+                         clock_hz=int(self.phy.core_hz), build_id=build_id, **board.node_args)
+
+    def elaborate(self, platform):
+        m = Module()
+        phy = self.phy
+        node = m.submodules.node = self.node
+        taggers = [platform.request("tagger", i, dir="-") for i in range(phy.channels)]
+        triggers = [platform.request("trigger", i, dir="-") for i in range(len(phy.outputs))]
+        samples_in, samples_out = _FRONT_ENDS[phy.kind](m, platform, self.board, phy, taggers, triggers)
+        m.d.comb += node.samples.eq(samples_in)
+
+        shaper = m.submodules.trigger = PulseShaper(
+            phy.samples_per_cycle, round(TRIGGER_WIDTH_S * phy.core_hz * phy.samples_per_cycle))
+        m.d.comb += [shaper.pulse.eq(node.pulse), shaper.offset.eq(node.pulse_offset)]
+        for word in samples_out:
+            m.d.comb += word.eq(shaper.samples)
+
+        uart = platform.request(*self.board.uart)
+        m.d.comb += [node.uart_rx.eq(uart.rx.i), uart.tx.o.eq(node.uart_tx)]
+        self._leds(m, platform, node, phy)
+        return m
+
+    def _leds(self, m, platform, node, phy):
+        """Up (out of reset), the pulse per second (toggles), event activity."""
+        up = Signal()
+        m.d.sync += up.eq(1)
+        second = Signal()
+        with m.If(node.pulse):
+            m.d.sync += second.eq(~second)
+        hold = round(LED_HOLD_S * phy.core_hz)
+        activity_left = Signal(range(hold + 1))
+        events = node.core.events
+        with m.If(events.valid & events.ready):
+            m.d.sync += activity_left.eq(hold)
+        with m.Elif(activity_left != 0):
+            m.d.sync += activity_left.eq(activity_left - 1)
+        states = [up, second, activity_left != 0]
+        outputs = []
+        for name, number in self.board.leds:
+            led = platform.request(name, number)
+            # an RGB LED gives one colour per state
+            outputs += [led.r.o, led.g.o, led.b.o] if hasattr(led, "r") else [led.o]
+        for out, state in zip(outputs, states):
+            m.d.comb += out.eq(state)
+
+
+def _reset_on_unlock(m, domain, clock, locked):
+    m.domains[domain] = ClockDomain(domain)
+    m.d.comb += ClockSignal(domain).eq(clock)
+    m.submodules[f"{domain}_reset"] = ResetSynchronizer(~locked, domain=domain)
+
+
+def _clock_input(platform, board):
+    resource = platform.request(board.clock)
+    return resource.i, platform.lookup(board.clock).clock.frequency
+
+
+def _ice40_ddr(m, platform, board, phy, taggers, triggers):
+    from .ice40_io import ICE40DDRInput, ICE40DDROutput
+    frequency = platform.lookup(board.clock).clock.frequency
+    params = ice40_pll_params(frequency, phy.core_hz)
+    m.submodules.pll = ICE40PLL(platform.request(board.clock, dir="-"), params)
+    inputs = m.submodules.inputs = ICE40DDRInput(taggers)
+    outputs = m.submodules.outputs = ICE40DDROutput(triggers)
+    return inputs.samples, list(outputs.samples)
+
+
+def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
+    from .ecp5_io import ECP5InputX1, ECP5OutputX1
+    clk_in, frequency = _clock_input(platform, board)
+    pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, phy.core_hz))
+    m.d.comb += pll.clk_in.eq(clk_in)
+    _reset_on_unlock(m, "sync", pll.outputs[0], pll.locked)
+    platform.add_clock_constraint(pll.outputs[0], phy.core_hz)
+    inputs = m.submodules.inputs = ECP5InputX1(taggers)
+    outputs = m.submodules.outputs = ECP5OutputX1(triggers)
+    return inputs.samples, list(outputs.samples)
+
+
+def _ecp5_x2(m, platform, board, phy, taggers, triggers):
+    from .ecp5_io import ECP5EdgeClocks, ECP5InputX2, ECP5OutputX2
+    from qnu.gateware.gearbox import SampleWidener, SampleNarrower
+    clk_in, frequency = _clock_input(platform, board)
+    sclk_hz = phy.targets["sclk"]
+    # CLKOP: the edge clock (twice the gearing's SCLK); CLKOS: the core clock
+    pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, 2 * sclk_hz, phy.core_hz))
+    m.d.comb += pll.clk_in.eq(clk_in)
+    _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
+    platform.add_clock_constraint(pll.outputs[1], phy.core_hz)
+    edge = m.submodules.edge_clocks = ECP5EdgeClocks(pll.outputs[0], pll.locked)
+    inputs = m.submodules.inputs = ECP5InputX2(taggers)
+    outputs = m.submodules.outputs = ECP5OutputX2(triggers)
+    ratio = phy.samples_per_cycle // 4
+    widen = m.submodules.widen = SampleWidener(phy.channels, samples_in=4, ratio=ratio)
+    narrow = m.submodules.narrow = SampleNarrower(len(triggers), samples_out=4, ratio=ratio)
+    m.d.comb += widen.i.eq(inputs.samples)
+    m.d.comb += [outputs.samples.eq(narrow.o)]
+    return widen.o, list(narrow.i)
+
+
+_FRONT_ENDS = {
+    "ice40-ddr": _ice40_ddr,
+    "ecp5-ddr": _ecp5_ddr,
+    "ecp5-x2": _ecp5_x2,
+}

@@ -1,0 +1,33 @@
+"""ULX3S (ECP5 LFE5U-85F, speed 6): IDDRX2F gearing, 1.25 ns bins."""
+
+from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+from .board import Board, Phy
+
+# The X2 gearing (IDDRX2F) exists only on the true ("+") pin of a pair on
+# the left and right banks: GPIO pairs 11..13 (left) and 14..21 (right).
+# ODDRX2F also works on the complement pin, which carries the trigger.
+X2_INPUTS = tuple(f"{pair}+" for pair in range(11, 22))
+
+BOARD = Board(
+    name="ulx3s",
+    description="Radiona ULX3S, ECP5 LFE5U-85F-6BG381C",
+    platform=ULX3S_85F_Platform,
+    family="ecp5",
+    clock="clk25",
+    connector=("gpio", 0),
+    io_attrs={"IO_TYPE": "LVCMOS33"},
+    phys={
+        # 4 samples per 200 MHz cycle from IDDRX2F, widened to 8 per 100 MHz core cycle
+        "x2": Phy("ecp5-x2", core_hz=100e6, samples_per_cycle=8,
+                  targets={"sync": 100e6, "sclk": 200e6},
+                  inputs=X2_INPUTS, outputs=("14-",)),
+        # IDDRX1F on any pin: 16 channels, 2 samples per 100 MHz cycle (5 ns bins)
+        "ddr": Phy("ecp5-ddr", core_hz=100e6, samples_per_cycle=2, targets={"sync": 100e6},
+                   inputs=tuple(f"{pair}{side}" for pair in range(14, 22) for side in "+-"),
+                   outputs=("13+",)),
+    },
+    leds=(("led", 0), ("led", 1), ("led", 2)),
+    programmer="ulx3s",
+    pin_notes="3.3 V LVCMOS on the GPIO header. The host link is the FT231X on US1 (3 Mbaud).",
+)
