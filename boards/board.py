@@ -68,15 +68,15 @@ class Board:
         return self.phys[name]
 
     def resources(self, phy=None):
-        """The tagger and trigger pins of ``phy``, as resources on the board's connector."""
+        """The tagger inputs and trigger outputs of ``phy``, as two multi-pin
+        resources ("taggers", 0) and ("triggers", 0) on the board's connector."""
         phy = self.phy(phy)
 
-        def pin(kind, number, name, direction):
-            return Resource(kind, number, Pins(name, dir=direction, conn=self.connector),
+        def pins(kind, names, direction):
+            return Resource(kind, 0, Pins(" ".join(names), dir=direction, conn=self.connector),
                             Attrs(**self.io_attrs))
-        return ([pin("tagger", i, p, "i") for i, p in enumerate(phy.inputs)] +
-                [pin("trigger", i, p, "o") for i, p in enumerate(phy.outputs)] +
-                list(self.extra_resources))
+        return [pins("taggers", phy.inputs, "i"), pins("triggers", phy.outputs, "o"),
+                *self.extra_resources]
 
     def make_platform(self, phy=None):
         platform = self.platform()

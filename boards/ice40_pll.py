@@ -95,7 +95,7 @@ class ICE40PLL(wiring.Component):
             i_RESETB=1, i_BYPASS=0,
             o_PLLOUTGLOBAL=clk, o_LOCK=self.locked,
         )
-        m.domains[self._domain] = ClockDomain(self._domain)
+        m.domains += ClockDomain(self._domain)
         m.d.comb += ClockSignal(self._domain).eq(clk)
         m.submodules.reset_sync = ResetSynchronizer(~self.locked, domain=self._domain)
         if platform is not None:

@@ -6,6 +6,7 @@ the platform-free :class:`~qnu.gateware.node.Node`.
 """
 
 from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, Signal
+from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 
 from qnu.gateware.node import Node
@@ -30,19 +31,21 @@ class NodeTop(Elaboratable):
         m = Module()
         phy = self.phy
         node = m.submodules.node = self.node
-        taggers = [platform.request("tagger", i, dir="-") for i in range(phy.channels)]
-        triggers = [platform.request("trigger", i, dir="-") for i in range(len(phy.outputs))]
+        taggers = platform.request("taggers", 0, dir="-")
+        triggers = platform.request("triggers", 0, dir="-")
         samples_in, samples_out = _FRONT_ENDS[phy.kind](m, platform, self.board, phy, taggers, triggers)
         m.d.comb += node.samples.eq(samples_in)
 
         shaper = m.submodules.trigger = PulseShaper(
             phy.samples_per_cycle, round(TRIGGER_WIDTH_S * phy.core_hz * phy.samples_per_cycle))
         m.d.comb += [shaper.pulse.eq(node.pulse), shaper.offset.eq(node.pulse_offset)]
-        for word in samples_out:
-            m.d.comb += word.eq(shaper.samples)
+        for output in range(len(phy.outputs)):
+            m.d.comb += samples_out[output].eq(shaper.samples)
 
-        uart = platform.request(*self.board.uart)
-        m.d.comb += [node.uart_rx.eq(uart.rx.i), uart.tx.o.eq(node.uart_tx)]
+        uart = platform.request(*self.board.uart, dir="-")
+        rx = m.submodules.uart_rx = io.Buffer("i", uart.rx)
+        tx = m.submodules.uart_tx = io.Buffer("o", uart.tx)
+        m.d.comb += [node.uart_rx.eq(rx.i), tx.o.eq(node.uart_tx)]
         self._leds(m, platform, node, phy)
         return m
 
@@ -61,24 +64,25 @@ class NodeTop(Elaboratable):
         with m.Elif(activity_left != 0):
             m.d.sync += activity_left.eq(activity_left - 1)
         states = [up, second, activity_left != 0]
-        outputs = []
+        ports = []
         for name, number in self.board.leds:
-            led = platform.request(name, number)
+            led = platform.request(name, number, dir="-")
             # an RGB LED gives one colour per state
-            outputs += [led.r.o, led.g.o, led.b.o] if hasattr(led, "r") else [led.o]
-        for out, state in zip(outputs, states):
-            m.d.comb += out.eq(state)
+            ports += [led.r, led.g, led.b] if hasattr(led, "r") else [led]
+        for index, (port, state) in enumerate(zip(ports, states)):
+            buffer = m.submodules[f"led{index}"] = io.Buffer("o", port)
+            m.d.comb += buffer.o.eq(state)
 
 
 def _reset_on_unlock(m, domain, clock, locked):
-    m.domains[domain] = ClockDomain(domain)
+    m.domains += ClockDomain(domain)
     m.d.comb += ClockSignal(domain).eq(clock)
     m.submodules[f"{domain}_reset"] = ResetSynchronizer(~locked, domain=domain)
 
 
-def _clock_input(platform, board):
-    resource = platform.request(board.clock)
-    return resource.i, platform.lookup(board.clock).clock.frequency
+def _clock_input(m, platform, board):
+    buffer = m.submodules.clock_in = io.Buffer("i", platform.request(board.clock, dir="-"))
+    return buffer.i, platform.lookup(board.clock).clock.frequency
 
 
 def _ice40_ddr(m, platform, board, phy, taggers, triggers):
@@ -88,32 +92,34 @@ def _ice40_ddr(m, platform, board, phy, taggers, triggers):
     m.submodules.pll = ICE40PLL(platform.request(board.clock, dir="-"), params)
     inputs = m.submodules.inputs = ICE40DDRInput(taggers)
     outputs = m.submodules.outputs = ICE40DDROutput(triggers)
-    return inputs.samples, list(outputs.samples)
+    return inputs.samples, outputs.samples
 
 
 def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     from .ecp5_io import ECP5InputX1, ECP5OutputX1
-    clk_in, frequency = _clock_input(platform, board)
+    clk_in, frequency = _clock_input(m, platform, board)
     pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
     _reset_on_unlock(m, "sync", pll.outputs[0], pll.locked)
     platform.add_clock_constraint(pll.outputs[0], phy.core_hz)
     inputs = m.submodules.inputs = ECP5InputX1(taggers)
     outputs = m.submodules.outputs = ECP5OutputX1(triggers)
-    return inputs.samples, list(outputs.samples)
+    return inputs.samples, outputs.samples
 
 
 def _ecp5_x2(m, platform, board, phy, taggers, triggers):
     from .ecp5_io import ECP5EdgeClocks, ECP5InputX2, ECP5OutputX2
     from qnu.gateware.gearbox import SampleWidener, SampleNarrower
-    clk_in, frequency = _clock_input(platform, board)
+    clk_in, frequency = _clock_input(m, platform, board)
     sclk_hz = phy.targets["sclk"]
     # CLKOP: the edge clock (twice the gearing's SCLK); CLKOS: the core clock
     pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, 2 * sclk_hz, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
     _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
     platform.add_clock_constraint(pll.outputs[1], phy.core_hz)
-    edge = m.submodules.edge_clocks = ECP5EdgeClocks(pll.outputs[0], pll.locked)
+    m.domains += [ClockDomain("eclk"), ClockDomain("sclk")]
+    edge = m.submodules.edge_clocks = ECP5EdgeClocks(init_domain="sync")
+    m.d.comb += [edge.eclk_in.eq(pll.outputs[0]), edge.locked.eq(pll.locked)]
     inputs = m.submodules.inputs = ECP5InputX2(taggers)
     outputs = m.submodules.outputs = ECP5OutputX2(triggers)
     ratio = phy.samples_per_cycle // 4
@@ -121,7 +127,7 @@ def _ecp5_x2(m, platform, board, phy, taggers, triggers):
     narrow = m.submodules.narrow = SampleNarrower(len(triggers), samples_out=4, ratio=ratio)
     m.d.comb += widen.i.eq(inputs.samples)
     m.d.comb += [outputs.samples.eq(narrow.o)]
-    return widen.o, list(narrow.i)
+    return widen.o, narrow.i
 
 
 _FRONT_ENDS = {
