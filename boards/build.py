@@ -58,7 +58,7 @@ def build(board, phy=None, *, build_dir=None, seed=1, verbose=False):
     plan = platform.prepare(
         top, name=name,
         # report figures in JSON; decide on timing ourselves, with a clear message
-        nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed}",
+        nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed} --router router2",
         verbose=verbose)
     try:
         products = plan.execute_local(str(build_dir), env={**os.environ, **tool_env()})

@@ -86,15 +86,12 @@ class BuildReport:
 
 
 def _yosys_cells(log_text):
-    """Cell counts from the last ``stat`` in a Yosys log."""
-    last = log_text.rfind("Number of cells")
+    """Cell counts from the last ``stat`` in a Yosys log: the totals that
+    include submodules come last, so the last count of a cell type wins."""
+    start = log_text.rfind("Printing statistics")
     counts = {}
-    for match in re.finditer(r"^\s+(\d+)\s+(?:\S+\s+)?(\$?[A-Za-z_][\w$]*)\s*$|^\s+([A-Za-z_][\w$]*)\s+(\d+)\s*$",
-                             log_text[last:], re.M):
-        if match.group(1):
-            counts[match.group(2)] = counts.get(match.group(2), 0) + int(match.group(1))
-        else:
-            counts[match.group(3)] = counts.get(match.group(3), 0) + int(match.group(4))
+    for count, cell in re.findall(r"^\s+(\d+)\s+(\$?[A-Za-z_][\w$]*)\s*$", log_text[max(start, 0):], re.M):
+        counts[cell] = int(count)
     return counts
 
 

@@ -100,8 +100,8 @@ def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     clk_in, frequency = _clock_input(m, platform, board)
     pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
+    # nextpnr derives each PLL output's frequency constraint from the PLL itself
     _reset_on_unlock(m, "sync", pll.outputs[0], pll.locked)
-    platform.add_clock_constraint(pll.outputs[0], phy.core_hz)
     inputs = m.submodules.inputs = ECP5InputX1(taggers)
     outputs = m.submodules.outputs = ECP5OutputX1(triggers)
     return inputs.samples, outputs.samples
@@ -116,7 +116,6 @@ def _ecp5_x2(m, platform, board, phy, taggers, triggers):
     pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, 2 * sclk_hz, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
     _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
-    platform.add_clock_constraint(pll.outputs[1], phy.core_hz)
     m.domains += [ClockDomain("eclk"), ClockDomain("sclk")]
     edge = m.submodules.edge_clocks = ECP5EdgeClocks(init_domain="sync")
     m.d.comb += [edge.eclk_in.eq(pll.outputs[0]), edge.locked.eq(pll.locked)]
@@ -124,10 +123,9 @@ def _ecp5_x2(m, platform, board, phy, taggers, triggers):
     outputs = m.submodules.outputs = ECP5OutputX2(triggers)
     ratio = phy.samples_per_cycle // 4
     widen = m.submodules.widen = SampleWidener(phy.channels, samples_in=4, ratio=ratio)
-    narrow = m.submodules.narrow = SampleNarrower(len(triggers), samples_out=4, ratio=ratio)
-    m.d.comb += widen.i.eq(inputs.samples)
-    m.d.comb += [outputs.samples.eq(narrow.o)]
-    return widen.o, narrow.i
+    narrow = m.submodules.narrow = SampleNarrower(len(phy.outputs), samples_in=4, ratio=ratio)
+    m.d.comb += [widen.narrow.eq(inputs.samples), outputs.samples.eq(narrow.narrow)]
+    return widen.wide, narrow.wide
 
 
 _FRONT_ENDS = {

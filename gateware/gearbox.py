@@ -1,0 +1,167 @@
+"""Sample gearboxes between a fast PHY clock and the core clock (platform-free).
+
+``SampleWidener(channels, samples_in=4, ratio=2, i_domain="sclk", o_domain="sync")``
+turns ``samples_in`` samples per ``i_domain`` cycle (an ECP5 x2 input PHY: 4
+samples at 200 MHz) into ``samples_in * ratio`` samples per ``o_domain`` cycle
+(8 samples at the 100 MHz core clock). ``SampleNarrower`` (same arguments,
+``i_domain="sync"``, ``o_domain="sclk"``) is the reverse, for output PHYs.
+
+Sample order is the timing core's: ``ArrayLayout(N, channels)``, word ``[c]``
+is channel ``c``'s N samples, bit 0 the earliest. The sample stream of each
+channel is carried through unchanged: ``ratio`` consecutive narrow words,
+earliest first, make one wide word (narrow word 0 in bits 0..N-1), and no
+sample is ever lost, duplicated or reordered.
+
+Both clocks come from one PLL, so their rates are exactly ``ratio`` : 1, but
+their phase is fixed only at power-up. The crossing is therefore an
+``AsyncFIFO`` (depth 8 words of the slower side), safe at any phase. The
+reading side waits for the first word, lets ``SLACK`` more cycles pass (room
+for a pointer synchroniser that, near a setup edge, takes a cycle more or less
+in silicon), then reads one word per slow-clock cycle for good: with equal
+rates the fill level stays constant, so the latency is constant from then on.
+The writer holds off until the reading side is out of reset, so the order in
+which the two domains leave reset does not matter. The latency is fixed at
+each start but depends on the phase and on the reset release (within a few
+slow-clock cycles, not known at build time; in simulation about 60-70 ns for
+the widener and 20-30 ns for the narrower at 100/200 MHz): a timestamp offset
+to calibrate once per power-up, as for any cable. Resetting one domain alone
+while running is not supported: reset both. ``valid`` (output side) rises when the output stream starts;
+``error`` (sticky, output side) reports the FIFO ever being found empty when a
+word was due, or full when one arrived, which equal clocks never cause.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, fifo, wiring
+from amaranth.lib.cdc import FFSynchronizer
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["SampleWidener", "SampleNarrower"]
+
+DEPTH = 8       # words of the slower side: room for pointer-synchroniser delay both ways
+SLACK = 2       # read-side cycles waited after the first word, before reading steadily
+
+
+def _check(component, channels, samples_in, ratio):
+    for name, value in (("channels", channels), ("samples_in", samples_in), ("ratio", ratio)):
+        if not isinstance(value, int) or value < 1:
+            component._MustUse__silence = True      # never built: no "unused" warning
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+
+def _lanes(value, channels, width):
+    """Per-channel slices of a flat FIFO word: channel c at bits [c*width, (c+1)*width)."""
+    return [value[c * width:(c + 1) * width] for c in range(channels)]
+
+
+def _writer_may_push(m, read_domain, write_domain):
+    """1 in the write domain once the read domain is out of reset: until then the
+    writer holds off, so a late reader never finds the FIFO already full."""
+    reader_alive = Signal()
+    m.d[read_domain] += reader_alive.eq(1)
+    may_push = Signal()
+    m.submodules.reader_alive = FFSynchronizer(reader_alive, may_push, o_domain=write_domain)
+    return may_push
+
+
+class _SteadyReader:
+    """Read side of the crossing: start after the first word plus SLACK, then one per cycle."""
+
+    def __init__(self, m, fifo_, domain):
+        self.started = Signal()
+        self.underflow = Signal()
+        waited = Signal(range(SLACK + 1))
+        with m.If(~self.started & fifo_.r_rdy):
+            m.d[domain] += waited.eq(waited + 1)
+            with m.If(waited == SLACK):
+                m.d[domain] += self.started.eq(1)
+        with m.If(self.started & ~fifo_.r_rdy):
+            m.d[domain] += self.underflow.eq(1)
+
+
+class SampleWidener(wiring.Component):
+    """``ratio`` narrow words per ``o_domain`` cycle into one wide word; ``valid`` once started."""
+
+    def __init__(self, channels, samples_in=4, ratio=2, *, i_domain="sclk", o_domain="sync"):
+        _check(self, channels, samples_in, ratio)
+        self.channels, self.samples_in, self.ratio = channels, samples_in, ratio
+        self._i, self._o = i_domain, o_domain
+        super().__init__({
+            "narrow": In(data.ArrayLayout(samples_in, channels)),
+            "wide": Out(data.ArrayLayout(samples_in * ratio, channels)),
+            "valid": Out(1),
+            "error": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n, wide_n = self.samples_in, self.samples_in * self.ratio
+        m.submodules.fifo = q = fifo.AsyncFIFO(width=wide_n * self.channels, depth=DEPTH,
+                                               r_domain=self._o, w_domain=self._i)
+
+        # input side: gather `ratio` words, earliest in the low bits, then push
+        slot = Signal(range(self.ratio))
+        last = slot == self.ratio - 1
+        gathered = [Signal(n * (self.ratio - 1), name=f"gathered{c}") for c in range(self.channels)]
+        for c, lane in enumerate(_lanes(q.w_data, self.channels, wide_n)):
+            m.d.comb += lane.eq(Cat(gathered[c], self.narrow[c]))
+            for k in range(self.ratio - 1):
+                with m.If(slot == k):
+                    m.d[self._i] += gathered[c][k * n:(k + 1) * n].eq(self.narrow[c])
+        m.d[self._i] += slot.eq(Mux(last, 0, slot + 1))
+        m.d.comb += q.w_en.eq(last & _writer_may_push(m, self._o, self._i))
+        overflow = Signal()
+        with m.If(q.w_en & ~q.w_rdy):
+            m.d[self._i] += overflow.eq(1)
+
+        # output side: one wide word per cycle once started
+        reader = _SteadyReader(m, q, self._o)
+        m.d.comb += q.r_en.eq(reader.started)
+        with m.If(reader.started):
+            m.d[self._o] += [self.wide.eq(q.r_data), self.valid.eq(1)]
+        overflow_seen = Signal()
+        m.submodules.overflow_sync = FFSynchronizer(overflow, overflow_seen, o_domain=self._o)
+        m.d.comb += self.error.eq(reader.underflow | overflow_seen)
+        return m
+
+
+class SampleNarrower(wiring.Component):
+    """One wide word per ``i_domain`` cycle out as ``ratio`` narrow words, earliest first."""
+
+    def __init__(self, channels, samples_in=4, ratio=2, *, i_domain="sync", o_domain="sclk"):
+        _check(self, channels, samples_in, ratio)
+        self.channels, self.samples_in, self.ratio = channels, samples_in, ratio
+        self._i, self._o = i_domain, o_domain
+        super().__init__({
+            "wide": In(data.ArrayLayout(samples_in * ratio, channels)),
+            "narrow": Out(data.ArrayLayout(samples_in, channels)),
+            "valid": Out(1),
+            "error": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n, wide_n = self.samples_in, self.samples_in * self.ratio
+        m.submodules.fifo = q = fifo.AsyncFIFO(width=wide_n * self.channels, depth=DEPTH,
+                                               r_domain=self._o, w_domain=self._i)
+
+        # input side: every wide word goes in
+        m.d.comb += [q.w_data.eq(self.wide.as_value()),
+                     q.w_en.eq(_writer_may_push(m, self._o, self._i))]
+        overflow = Signal()
+        with m.If(q.w_en & ~q.w_rdy):
+            m.d[self._i] += overflow.eq(1)
+
+        # output side: once started, pop a word every `ratio` cycles, hand it out
+        # a narrow word at a time, earliest first
+        reader = _SteadyReader(m, q, self._o)
+        slot = Signal(range(self.ratio))
+        with m.If(reader.started):
+            m.d[self._o] += [slot.eq(Mux(slot == self.ratio - 1, 0, slot + 1)), self.valid.eq(1)]
+            lanes = _lanes(q.r_data, self.channels, wide_n)
+            for c in range(self.channels):
+                m.d[self._o] += self.narrow[c].eq(lanes[c].word_select(slot, n))
+        m.d.comb += q.r_en.eq(reader.started & (slot == self.ratio - 1))
+        overflow_seen = Signal()
+        m.submodules.overflow_sync = FFSynchronizer(overflow, overflow_seen, o_domain=self._o)
+        m.d.comb += self.error.eq(reader.underflow | overflow_seen)
+        return m

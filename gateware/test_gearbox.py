@@ -1,0 +1,134 @@
+"""The gearboxes in Amaranth's simulator, at several phases between the two clocks.
+
+Reference: each channel's sample stream. Whatever the phase and whichever side
+leaves reset first, the output stream must be the input stream from some word
+boundary on, with no sample lost, repeated or reordered, one word every output
+cycle once ``valid`` rises (hence a constant latency), and ``error`` low.
+"""
+
+import random
+
+import pytest
+from amaranth.hdl import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from qnu.gateware.gearbox import SampleNarrower, SampleWidener
+
+SYNC_NS = 10.0
+# sclk phase offsets (ns) against sync, and how many cycles each domain stays in reset
+PHASES = [(0.0, 0, 0), (0.7, 3, 0), (2.5, 1, 0), (4.2, 0, 2), (4.99, 6, 0), (5.0, 2, 1),
+          (7.3, 5, 0), (9.9, 1, 0), (3.3, 40, 0), (6.1, 0, 30)]
+
+
+def _bench(dut, phase_ns, ratio):
+    m = Module()
+    m.submodules.dut = dut
+    m.domains.sync = sync = ClockDomain()
+    m.domains.sclk = sclk = ClockDomain()
+    sim = Simulator(m)
+    sim.add_clock(SYNC_NS * 1e-9, domain="sync")
+    sim.add_clock(SYNC_NS / ratio * 1e-9, phase=phase_ns * 1e-9, domain="sclk")
+    return sim, sync, sclk
+
+
+def _channel_streams(words, channels, width):
+    """Per channel, the concatenated samples of a list of flat words (bit 0 first)."""
+    return [[(w >> (c * width + j)) & 1 for w in words for j in range(width)]
+            for c in range(channels)]
+
+
+def _assert_continues(out, inp, width):
+    """out must equal inp from some multiple of `width` on."""
+    assert len(out) > 100
+    for start in range(0, len(inp) - len(out) + 1, width):
+        if inp[start:start + len(out)] == out:
+            return start
+    raise AssertionError("output stream is not a contiguous run of the input stream")
+
+
+def _run(dut, *, fast_in, phase_ns, sclk_reset_cycles, sync_reset_cycles=0, slow_cycles=160,
+         seed=0):
+    ratio, channels = dut.ratio, dut.channels
+    in_width = dut.samples_in if fast_in else dut.samples_in * ratio
+    out_width = dut.samples_in * ratio if fast_in else dut.samples_in
+    in_domain, out_domain = ("sclk", "sync") if fast_in else ("sync", "sclk")
+    late = max(sclk_reset_cycles, sync_reset_cycles)        # give a late start room
+    in_cycles = (slow_cycles + late) * (ratio if fast_in else 1)
+    out_cycles = (slow_cycles + late) * (1 if fast_in else ratio)
+    sim, sync, sclk = _bench(dut, phase_ns, ratio)
+    rng = random.Random(seed)
+    sent = [rng.getrandbits(in_width * channels) for _ in range(in_cycles + 10)]
+    got, flags = [], {"valid_fell": False, "error": False, "first_out": None}
+    i_port = dut.narrow if fast_in else dut.wide
+    o_port = dut.wide if fast_in else dut.narrow
+
+    def reset(domain, cycles):
+        async def process(ctx):
+            ctx.set(domain.rst, 1)
+            for _ in range(cycles + 1):
+                await ctx.tick(domain.name)
+            ctx.set(domain.rst, 0)
+        return process
+
+    async def source(ctx):
+        for word in sent:
+            ctx.set(i_port.as_value(), word)
+            await ctx.tick(in_domain)
+
+    async def sink(ctx):
+        started = False
+        for cycle in range(out_cycles):
+            await ctx.tick(out_domain)
+            valid = ctx.get(dut.valid)
+            flags["error"] |= bool(ctx.get(dut.error))
+            if started and not valid:
+                flags["valid_fell"] = True
+            if valid:
+                if not started:
+                    flags["first_out"] = cycle
+                started = True
+                got.append(ctx.get(o_port.as_value()))
+
+    sim.add_testbench(reset(sclk, sclk_reset_cycles))
+    sim.add_testbench(reset(sync, sync_reset_cycles))
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    sim.run()
+    assert not flags["error"] and not flags["valid_fell"]
+    ins = _channel_streams(sent, channels, in_width)
+    outs = _channel_streams(got, channels, out_width)
+    starts = {_assert_continues(outs[c], ins[c], in_width) for c in range(channels)}
+    assert len(starts) == 1, "all channels delayed alike"
+    # latency, in ns, from the input edge that took the first word out to the
+    # output edge that presents it: a few slow-clock cycles
+    slow_ns, fast_ns = SYNC_NS, SYNC_NS / ratio
+    in_ns, out_ns = (fast_ns, slow_ns) if fast_in else (slow_ns, fast_ns)
+    latency = (flags["first_out"] + 1) * out_ns - (starts.pop() // in_width + 1) * in_ns
+    assert 0 < latency < 8 * slow_ns, latency
+    return latency
+
+
+@pytest.mark.parametrize("phase_ns,sclk_reset_cycles,sync_reset_cycles", PHASES)
+def test_widener_keeps_every_sample_in_order(phase_ns, sclk_reset_cycles, sync_reset_cycles):
+    _run(SampleWidener(channels=3), fast_in=True, phase_ns=phase_ns, seed=int(phase_ns * 100),
+         sclk_reset_cycles=sclk_reset_cycles, sync_reset_cycles=sync_reset_cycles)
+
+
+@pytest.mark.parametrize("phase_ns,sclk_reset_cycles,sync_reset_cycles", PHASES)
+def test_narrower_keeps_every_sample_in_order(phase_ns, sclk_reset_cycles, sync_reset_cycles):
+    _run(SampleNarrower(channels=3), fast_in=False, phase_ns=phase_ns, seed=int(phase_ns * 100) + 1,
+         sclk_reset_cycles=sclk_reset_cycles, sync_reset_cycles=sync_reset_cycles)
+
+
+def test_other_ratios():
+    _run(SampleWidener(channels=2, samples_in=2, ratio=4), fast_in=True, phase_ns=1.1,
+         sclk_reset_cycles=2, slow_cycles=120)
+    _run(SampleNarrower(channels=2, samples_in=2, ratio=4), fast_in=False, phase_ns=1.1,
+         sclk_reset_cycles=2, slow_cycles=120)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        SampleWidener(channels=0)
+    with pytest.raises(ValueError):
+        SampleNarrower(channels=2, ratio=0)
