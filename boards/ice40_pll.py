@@ -98,6 +98,5 @@ class ICE40PLL(wiring.Component):
         m.domains += ClockDomain(self._domain)
         m.d.comb += ClockSignal(self._domain).eq(clk)
         m.submodules.reset_sync = ResetSynchronizer(~self.locked, domain=self._domain)
-        if platform is not None:
-            platform.add_clock_constraint(clk, p.output_hz)
+        # nextpnr derives the output's frequency constraint from the dividers
         return m

@@ -5,9 +5,10 @@ from amaranth_boards.ulx3s import ULX3S_85F_Platform
 from .board import Board, Phy
 
 # The X2 gearing (IDDRX2F) exists only on the true ("+") pin of a pair on
-# the left and right banks: GPIO pairs 11..13 (left) and 14..21 (right).
-# ODDRX2F also works on the complement pin, which carries the trigger.
-X2_INPUTS = tuple(f"{pair}+" for pair in range(11, 22))
+# the left and right banks, and one edge clock serves one side: the GPIO
+# pairs 14..21 are the header's right-bank pairs. ODDRX2F also works on the
+# complement pin, which carries the trigger.
+X2_INPUTS = tuple(f"{pair}+" for pair in range(14, 22))
 
 BOARD = Board(
     name="ulx3s",

@@ -13,8 +13,13 @@ earliest first, make one wide word (narrow word 0 in bits 0..N-1), and no
 sample is ever lost, duplicated or reordered.
 
 Both clocks come from one PLL, so their rates are exactly ``ratio`` : 1, but
-their phase is fixed only at power-up. The crossing is therefore an
-``AsyncFIFO`` (depth 8 words of the slower side), safe at any phase. The
+their phase is fixed only at power-up. The crossing is therefore a FIFO safe
+at any phase (``DEPTH`` words of the slower side), built for the 200 MHz side
+of an ECP5 at speed grade 6: because both sides move one word per slow-clock
+cycle for good once started, its pointers are plain counters, and the Gray
+copies that cross the clocks serve only to start the reader and to check the
+fill level, on registered paths (a general ``AsyncFIFO`` decodes the crossed
+pointer on its read-enable path, which does not reach 200 MHz there). The
 reading side waits for the first word, lets ``SLACK`` more cycles pass (room
 for a pointer synchroniser that, near a setup edge, takes a cycle more or less
 in silicon), then reads one word per slow-clock cycle for good: with equal
@@ -22,8 +27,8 @@ rates the fill level stays constant, so the latency is constant from then on.
 The writer holds off until the reading side is out of reset, so the order in
 which the two domains leave reset does not matter. The latency is fixed at
 each start but depends on the phase and on the reset release (within a few
-slow-clock cycles, not known at build time; in simulation about 60-70 ns for
-the widener and 20-30 ns for the narrower at 100/200 MHz): a timestamp offset
+slow-clock cycles, not known at build time; under 12 slow-clock cycles, in
+simulation 80-90 ns for the widener at 100/200 MHz): a timestamp offset
 to calibrate once per power-up, as for any cable. Resetting one domain alone
 while running is not supported: reset both. ``valid`` (output side) rises when the output stream starts;
 ``error`` (sticky, output side) reports the FIFO ever being found empty when a
@@ -31,13 +36,14 @@ word was due, or full when one arrived, which equal clocks never cause.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import data, fifo, wiring
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["SampleWidener", "SampleNarrower"]
 
-DEPTH = 8       # words of the slower side: room for pointer-synchroniser delay both ways
+DEPTH = 16      # words of the slower side: room for pointer-synchroniser delay both ways
+                # (an ECP5 LUT RAM is 16 deep anyway)
 SLACK = 2       # read-side cycles waited after the first word, before reading steadily
 
 
@@ -63,19 +69,88 @@ def _writer_may_push(m, read_domain, write_domain):
     return may_push
 
 
-class _SteadyReader:
-    """Read side of the crossing: start after the first word plus SLACK, then one per cycle."""
+def _gray(value):
+    return value ^ (value >> 1)
 
-    def __init__(self, m, fifo_, domain):
+
+def _from_gray(m, gray):
+    binary = Signal.like(gray)
+    for i in range(len(gray)):
+        m.d.comb += binary[i].eq(gray[i:].xor())
+    return binary
+
+
+class _Crossing(wiring.Component):
+    """A FIFO between two clocks that move words at the same rate.
+
+    ``w_en``/``w_data`` write and ``r_en`` reads (``r_data`` is the word at the
+    read pointer, read asynchronously from distributed RAM). Nothing checks
+    ``r_en`` or ``w_en`` against the fill level on their own paths: the
+    owner starts reading once ``r_level`` shows data and then keeps pace.
+    ``r_level`` (read domain) is the fill level as the reader sees it, a few
+    cycles late; ``underflow`` (read domain) and ``overflow`` (write domain)
+    are sticky.
+    """
+
+    def __init__(self, width, *, w_domain, r_domain):
+        self._w, self._r = w_domain, r_domain
+        self._ptr = (DEPTH - 1).bit_length() + 1
+        super().__init__({
+            "w_en": In(1), "w_data": In(width), "overflow": Out(1),
+            "r_en": In(1), "r_data": Out(width), "r_level": Out(self._ptr),
+            "underflow": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        w, r = self._w, self._r
+        m.submodules.storage = storage = memory.Memory(shape=len(self.w_data), depth=DEPTH, init=[])
+        write = storage.write_port(domain=w)
+        read = storage.read_port(domain="comb")
+
+        w_ptr = Signal(self._ptr)
+        r_ptr = Signal(self._ptr)
+        m.d.comb += [write.addr.eq(w_ptr[:-1]), write.data.eq(self.w_data), write.en.eq(self.w_en),
+                     read.addr.eq(r_ptr[:-1]), self.r_data.eq(read.data)]
+        with m.If(self.w_en):
+            m.d[w] += w_ptr.eq(w_ptr + 1)
+        with m.If(self.r_en):
+            m.d[r] += r_ptr.eq(r_ptr + 1)
+
+        # Gray copies, registered in their own domain, cross; every use is registered
+        w_gray, r_gray = Signal(self._ptr), Signal(self._ptr)
+        m.d[w] += w_gray.eq(_gray(w_ptr))
+        m.d[r] += r_gray.eq(_gray(r_ptr))
+        w_gray_in_r, r_gray_in_w = Signal(self._ptr), Signal(self._ptr)
+        m.submodules.w_gray_sync = FFSynchronizer(w_gray, w_gray_in_r, o_domain=r)
+        m.submodules.r_gray_sync = FFSynchronizer(r_gray, r_gray_in_w, o_domain=w)
+        w_seen, r_seen = Signal(self._ptr), Signal(self._ptr)
+        m.d[r] += w_seen.eq(_from_gray(m, w_gray_in_r))
+        m.d[w] += r_seen.eq(_from_gray(m, r_gray_in_w))
+
+        # the reader sees the writer late (level low), the writer sees the reader late (level high)
+        m.d[r] += self.r_level.eq(w_seen - r_ptr)
+        w_level = Signal(self._ptr)
+        m.d[w] += w_level.eq(w_ptr - r_seen)
+        with m.If(self.r_en & (self.r_level == 0)):
+            m.d[r] += self.underflow.eq(1)
+        with m.If(self.w_en & (w_level >= DEPTH)):
+            m.d[w] += self.overflow.eq(1)
+        return m
+
+
+class _SteadyReader:
+    """Read side of the crossing: start after the first word plus SLACK, then keep pace."""
+
+    def __init__(self, m, crossing, domain):
         self.started = Signal()
-        self.underflow = Signal()
         waited = Signal(range(SLACK + 1))
-        with m.If(~self.started & fifo_.r_rdy):
+        has_data = Signal()         # registered: keeps the start logic off the level's path
+        m.d[domain] += has_data.eq(crossing.r_level != 0)
+        with m.If(~self.started & has_data):
             m.d[domain] += waited.eq(waited + 1)
             with m.If(waited == SLACK):
                 m.d[domain] += self.started.eq(1)
-        with m.If(self.started & ~fifo_.r_rdy):
-            m.d[domain] += self.underflow.eq(1)
 
 
 class SampleWidener(wiring.Component):
@@ -95,8 +170,7 @@ class SampleWidener(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n, wide_n = self.samples_in, self.samples_in * self.ratio
-        m.submodules.fifo = q = fifo.AsyncFIFO(width=wide_n * self.channels, depth=DEPTH,
-                                               r_domain=self._o, w_domain=self._i)
+        m.submodules.fifo = q = _Crossing(wide_n * self.channels, w_domain=self._i, r_domain=self._o)
 
         # input side: gather `ratio` words, earliest in the low bits, then push
         slot = Signal(range(self.ratio))
@@ -109,9 +183,6 @@ class SampleWidener(wiring.Component):
                     m.d[self._i] += gathered[c][k * n:(k + 1) * n].eq(self.narrow[c])
         m.d[self._i] += slot.eq(Mux(last, 0, slot + 1))
         m.d.comb += q.w_en.eq(last & _writer_may_push(m, self._o, self._i))
-        overflow = Signal()
-        with m.If(q.w_en & ~q.w_rdy):
-            m.d[self._i] += overflow.eq(1)
 
         # output side: one wide word per cycle once started
         reader = _SteadyReader(m, q, self._o)
@@ -119,8 +190,8 @@ class SampleWidener(wiring.Component):
         with m.If(reader.started):
             m.d[self._o] += [self.wide.eq(q.r_data), self.valid.eq(1)]
         overflow_seen = Signal()
-        m.submodules.overflow_sync = FFSynchronizer(overflow, overflow_seen, o_domain=self._o)
-        m.d.comb += self.error.eq(reader.underflow | overflow_seen)
+        m.submodules.overflow_sync = FFSynchronizer(q.overflow, overflow_seen, o_domain=self._o)
+        m.d.comb += self.error.eq(q.underflow | overflow_seen)
         return m
 
 
@@ -141,15 +212,11 @@ class SampleNarrower(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n, wide_n = self.samples_in, self.samples_in * self.ratio
-        m.submodules.fifo = q = fifo.AsyncFIFO(width=wide_n * self.channels, depth=DEPTH,
-                                               r_domain=self._o, w_domain=self._i)
+        m.submodules.fifo = q = _Crossing(wide_n * self.channels, w_domain=self._i, r_domain=self._o)
 
         # input side: every wide word goes in
         m.d.comb += [q.w_data.eq(self.wide.as_value()),
                      q.w_en.eq(_writer_may_push(m, self._o, self._i))]
-        overflow = Signal()
-        with m.If(q.w_en & ~q.w_rdy):
-            m.d[self._i] += overflow.eq(1)
 
         # output side: once started, pop a word every `ratio` cycles, hand it out
         # a narrow word at a time, earliest first
@@ -162,6 +229,6 @@ class SampleNarrower(wiring.Component):
                 m.d[self._o] += self.narrow[c].eq(lanes[c].word_select(slot, n))
         m.d.comb += q.r_en.eq(reader.started & (slot == self.ratio - 1))
         overflow_seen = Signal()
-        m.submodules.overflow_sync = FFSynchronizer(overflow, overflow_seen, o_domain=self._o)
-        m.d.comb += self.error.eq(reader.underflow | overflow_seen)
+        m.submodules.overflow_sync = FFSynchronizer(q.overflow, overflow_seen, o_domain=self._o)
+        m.d.comb += self.error.eq(q.underflow | overflow_seen)
         return m
