@@ -132,3 +132,42 @@ def test_bad_arguments():
         SampleWidener(channels=0)
     with pytest.raises(ValueError):
         SampleNarrower(channels=2, ratio=0)
+
+
+@pytest.mark.parametrize("dut,fast_in,sclk_ns", [
+    (lambda: SampleWidener(channels=2), True, 5.2),      # input clock too slow: the FIFO drains
+    (lambda: SampleWidener(channels=2), True, 4.8),      # too fast: it fills
+    (lambda: SampleNarrower(channels=2), False, 5.2),    # output clock too slow: it fills
+    (lambda: SampleNarrower(channels=2), False, 4.8),    # too fast: it drains
+])
+def test_a_broken_clock_ratio_is_reported(dut, fast_in, sclk_ns):
+    """Clocks not exactly 2:1 (a PLL out of lock) must raise ``error``, not
+    silently drop or repeat samples."""
+    dut = dut()
+    m = Module()
+    m.submodules.dut = dut
+    m.domains.sync = ClockDomain()
+    m.domains.sclk = ClockDomain()
+    sim = Simulator(m)
+    sim.add_clock(SYNC_NS * 1e-9, domain="sync")
+    sim.add_clock(sclk_ns * 1e-9, phase=1e-9, domain="sclk")
+    seen = {"valid": False, "error": False}
+
+    async def watch(ctx):
+        for _ in range(600):
+            await ctx.tick("sync")
+            seen["valid"] |= bool(ctx.get(dut.valid)) if fast_in else False
+            seen["error"] |= bool(ctx.get(dut.error)) if fast_in else False
+
+    async def watch_sclk(ctx):
+        for _ in range(1200):
+            await ctx.tick("sclk")
+            if not fast_in:
+                seen["valid"] |= bool(ctx.get(dut.valid))
+                seen["error"] |= bool(ctx.get(dut.error))
+
+    sim.add_testbench(watch)
+    sim.add_testbench(watch_sclk)
+    sim.run()
+    assert seen["valid"], "the gearbox started"
+    assert seen["error"], "the broken ratio went unreported"
