@@ -26,7 +26,6 @@ def nextpnr_log_fmax(log_text):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("board-builds")
 @pytest.mark.parametrize("name,phy", BUILDS)
 def test_board_builds_with_timing_met(name, phy, figures):
     board = get_board(name)
