@@ -1,6 +1,7 @@
 """Build a node's bitstream for a board with the PyPI toolchain."""
 
 import os
+import re
 import subprocess
 import time
 import zlib
@@ -11,11 +12,21 @@ from .report import BuildReport, read_report
 from .toolchain import tool_env
 from .top import NodeTop
 
-__all__ = ["BuildError", "TimingNotMet", "build", "default_build_dir", "build_id"]
+__all__ = ["BuildError", "DoesNotFit", "TimingNotMet", "build", "default_build_dir", "build_id"]
 
 
 class BuildError(Exception):
     """A tool failed; the message ends with the tail of its log."""
+
+
+class DoesNotFit(BuildError):
+    """The design needs more of some resource than the FPGA has."""
+
+    def __init__(self, board, phy, overused):
+        self.overused = overused        # [(cell type, used, available)]
+        short = ", ".join(f"{used} of {available} {cell} ({100 * used / available:.0f} %)"
+                          for cell, used, available in overused)
+        super().__init__(f"the node does not fit {board} ({phy}): it needs {short}")
 
 
 class TimingNotMet(BuildError):
@@ -35,6 +46,13 @@ def default_build_dir(board, phy):
 def build_id(board, phy):
     """A 32-bit number IDENTIFY reports: which board, PHY and QNU version."""
     return zlib.crc32(f"{board.name}/{phy}/{__version__}".encode())
+
+
+def _overused(nextpnr_log):
+    """(cell type, used, available) of every resource nextpnr found short."""
+    found = re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", nextpnr_log, re.M)
+    return [(cell, int(used), int(available)) for cell, used, available in found
+            if int(used) > int(available)]
 
 
 def _tail(path, lines=25):
@@ -63,7 +81,12 @@ def build(board, phy=None, *, build_dir=None, seed=1, verbose=False):
     try:
         products = plan.execute_local(str(build_dir), env={**os.environ, **tool_env()})
     except subprocess.CalledProcessError as error:
-        log = build_dir / (f"{name}.tim" if (build_dir / f"{name}.json").exists() else f"{name}.rpt")
+        timing_log = build_dir / f"{name}.tim"
+        if timing_log.exists():
+            overused = _overused(timing_log.read_text(errors="replace"))
+            if overused:
+                raise DoesNotFit(board.name, phy, overused) from None
+        log = timing_log if (build_dir / f"{name}.json").exists() else build_dir / f"{name}.rpt"
         raise BuildError(f"{error.cmd[0] if error.cmd else 'build'} failed for {board.name} "
                          f"({phy}); the end of {log}:\n{_tail(log)}") from None
     del products

@@ -27,12 +27,19 @@ class CoreBuild:
     """One (simulator, core parameters) build, made once and reused."""
 
     def __init__(self, simulator, *, channels, samples_per_cycle, clock_hz=100_000_000,
-                 counter_width=32, **core_args):
+                 counter_width=32, netlist=None, **core_args):
         self.simulator = simulator
         self.params = dict(channels=channels, samples_per_cycle=samples_per_cycle,
                            clock_hz=clock_hz, counter_width=counter_width)
         self.core_args = core_args
+        # netlist: an FPGA family ("ice40", "ecp5") to simulate the core's
+        # synthesized netlist with the vendor cell models (qnu.sim.netlist)
+        self.netlist = netlist
         self.name = f"{simulator}-n{samples_per_cycle}-c{channels}"
+        if netlist is not None:
+            self.name += f"-{netlist}"
+        if core_args:
+            self.name += "".join(f"-{k}{v}" for k, v in sorted(core_args.items()))
         self.dir = BUILD_ROOT / "cocotb" / self.name
         self._runner = None
 
@@ -65,7 +72,14 @@ class CoreBuild:
             fresh.unlink()
         runner = get_runner(self.simulator)
         args = VERILATOR_ARGS if self.simulator == "verilator" else []
-        runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=self.dir / "sim",
+        sources = dict(sources=[source])
+        if self.netlist is not None:
+            from .netlist import VERILATOR_NETLIST_ARGS, synthesize
+            self.synthesized = synthesize(core, self.netlist, name=TOPLEVEL)
+            sources = self.synthesized.runner_build_args()
+            if self.simulator == "verilator":
+                args = args + VERILATOR_NETLIST_ARGS
+        runner.build(**sources, hdl_toplevel=TOPLEVEL, build_dir=self.dir / "sim",
                      build_args=args, timescale=("1ns", "1ps"), log_file=self.dir / "build.log")
         self._runner = runner
 
