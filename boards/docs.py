@@ -20,10 +20,10 @@ _PHY_TEXT = {
     "ice40-ddr": "SB_IO registered DDR input: the pin is sampled on both edges of the core clock; "
                  "a fabric register hands both samples over on the next rising edge (bit 0 the "
                  "rising-edge sample). Trigger outputs use SB_IO DDR outputs.",
-    "ecp5-x2": "IDDRX2F input gearing: the 400 MHz edge clock (ECLKSYNCB) samples each pin on both "
-               "edges, CLKDIVF makes the 200 MHz SCLK, and each SCLK cycle yields 4 samples. A "
-               "2:1 gearbox (`qnu.gateware.gearbox`) hands the core 8 samples per 100 MHz cycle. "
-               "ODDRX2F drives the trigger outputs from 4 samples per SCLK cycle.",
+    "ecp5-x2": "IDDRX2F input gearing: the edge clock (ECLKSYNCB, twice SCLK) samples each pin on "
+               "both edges, CLKDIVF makes SCLK, and each SCLK cycle yields 4 samples. A 2:1 gearbox "
+               "(`qnu.gateware.gearbox`) hands the core 8 samples per core cycle. ODDRX2F drives "
+               "the trigger outputs from 4 samples per SCLK cycle.",
     "ecp5-ddr": "IDDRX1F DDR input on any pin: 2 samples per core cycle; ODDRX1F outputs.",
 }
 

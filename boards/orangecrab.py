@@ -29,8 +29,8 @@ BOARD = Board(
     io_attrs={"IO_TYPE": "LVCMOS33"},
     phys={
         # Only 3 Feather pins (a2, a3, 13) have X2 gearing, so the OrangeCrab
-        # uses IDDRX1F: 2 samples per 100 MHz cycle, 5 ns bins, 16 channels.
-        "ddr": Phy("ecp5-ddr", core_hz=100e6, samples_per_cycle=2, targets={"sync": 100e6},
+        # uses IDDRX1F: 2 samples per 48 MHz cycle (the board clock), 10.4 ns bins, 16 channels.
+        "ddr": Phy("ecp5-ddr", core_hz=48e6, samples_per_cycle=2, targets={"sync": 48e6},
                    inputs=("a0", "a1", "a2", "a3", "a4", "5", "6", "9", "10", "11", "12", "13",
                            "sck", "copi", "cipo", "scl"),
                    outputs=("sda",)),
@@ -42,6 +42,9 @@ BOARD = Board(
                  Subsignal("tx", Pins("1", dir="o", conn=("io", 0))),
                  Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP")),
     ),
+    # 32-bit pulse-phase logic: periods up to 10 s (ULX3S) or 44 s (OrangeCrab),
+    # and a shorter critical path than 64 bits
+    node_args={"period_width": 32},
     leds=(("rgb_led", 0),),
     programmer="orangeCrab",
     can_sram=False,       # the DFU bootloader only writes flash

@@ -10,9 +10,22 @@ from pathlib import Path
 import pytest
 
 from qnu.boards import board_names, get_board
-from qnu.boards.build import build, default_build_dir
+from qnu.boards.build import DoesNotFit, build, default_build_dir
 
-BUILDS = [(name, phy) for name in board_names() for phy in get_board(name).phys]
+# Boards whose node does not fit yet: the build must fail with DoesNotFit
+# (strict: the day it fits, this list must shrink).
+DOES_NOT_FIT = {
+    ("icebreaker", "ddr"): "the 4-channel node needs about twice the iCE40UP5K's logic cells",
+}
+
+
+def _case(name, phy):
+    reason = DOES_NOT_FIT.get((name, phy))
+    marks = [pytest.mark.xfail(raises=DoesNotFit, strict=True, reason=reason)] if reason else []
+    return pytest.param(name, phy, marks=marks)
+
+
+BUILDS = [_case(name, phy) for name in board_names() for phy in get_board(name).phys]
 
 
 def nextpnr_log_fmax(log_text):
@@ -30,7 +43,12 @@ def nextpnr_log_fmax(log_text):
 def test_board_builds_with_timing_met(name, phy, figures):
     board = get_board(name)
     spec = board.phy(phy)
-    report = build(board, phy, build_dir=default_build_dir(board, phy))   # raises TimingNotMet
+    try:
+        report = build(board, phy, build_dir=default_build_dir(board, phy))   # raises TimingNotMet
+    except DoesNotFit as error:
+        figures(f"board {name}/{phy}: DOES NOT FIT: " + ", ".join(
+            f"{cell} {used}/{available} ({100 * used / available:.0f}%)" for cell, used, available in error.overused))
+        raise
 
     # every clock domain the PHY asks for was timed and met its target
     assert {c.domain for c in report.clocks} >= set(spec.targets)

@@ -1,10 +1,11 @@
 """One time-tagging channel: edges, dead time, delay, and a lossless queue."""
 
 from amaranth.hdl import Module, Signal, Mux, Cat
-from amaranth.lib import wiring, stream, fifo
+from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
-from .event import TIME_WIDTH, LOST_WIDTH, EventKind, ChannelConfig, entry_layout
+from .event import TIME_WIDTH, LOST_WIDTH, EventKind, ChannelConfig, entry_layout, add3
+from .bramfifo import BufferedFIFO
 
 __all__ = ["TaggerChannel"]
 
@@ -20,7 +21,8 @@ class TaggerChannel(wiring.Component):
 
     After an accepted event the channel ignores edges for ``dead_time`` fine
     ticks, at least one cycle (``samples_per_cycle`` ticks): a channel yields
-    at most one event per cycle. The event's timestamp is its sample's time
+    at most one event per cycle (a change of ``dead_time`` applies from the
+    next word on). The event's timestamp is its sample's time
     plus ``delay`` fine ticks. Increases of ``delay`` apply at once; a decrease
     by ``d`` ticks applies at the first pause of at least ``d`` ticks between
     the channel's events (disabling the channel makes one), so that its queue
@@ -77,23 +79,44 @@ class TaggerChannel(wiring.Component):
         wanted   = ((rising & cfg.rising.replicate(n)) |
                     (falling & cfg.falling.replicate(n))) & cfg.enable.replicate(n)
 
-        # Dead ticks remaining, counted from the first sample of the current word.
+        # Dead ticks remaining, counted from the first sample of the current
+        # word, and the samples of this word they leave free (allowed[k] is
+        # dead <= k). Both are registers, and the loop they close through the
+        # edge choice holds no arithmetic: the earliest-candidate pick and a
+        # one-hot select of values derived from the configuration (registered,
+        # so a change of the dead time applies a cycle later).
         dead = Signal(range(2 ** len(cfg.dead_time) + n))
-        allowed = Cat(dead <= k for k in range(n))
+        allowed = Signal(n, init=2 ** n - 1)
         candidates = Signal(n)
         m.d.comb += candidates.eq(wanted & allowed)
 
+        first = Signal(n)                   # the earliest candidate, one-hot
+        m.d.comb += first.eq(candidates & ~Cat(0, *(candidates[:k].any() for k in range(1, n))))
         found = Signal()
         position = Signal(range(n))
-        for k in reversed(range(n)):
-            with m.If(candidates[k]):
-                m.d.comb += [found.eq(1), position.eq(k)]
+        m.d.comb += found.eq(candidates.any())
+        for k in range(1, n):
+            with m.If(first[k]):
+                m.d.comb += position.eq(k)
 
-        dead_time = Mux(cfg.dead_time > n, cfg.dead_time, n)
+        # the dead time beyond one cycle (it is at least one cycle, n ticks):
+        # after an event at sample k, extra + k ticks remain, which leave
+        # sample j of the next word free if extra + k <= j
+        extra = Signal(len(cfg.dead_time))
+        m.d.sync += extra.eq(Mux(cfg.dead_time > n, cfg.dead_time - n, 0))
+        dead_after = 0
+        allowed_after = 0
+        for k in range(n):
+            dead_after = dead_after | Mux(first[k], extra + k, 0)
+            free = Cat((extra <= j - k) if j >= k else 0 for j in range(n))
+            allowed_after = allowed_after | Mux(first[k], free, 0)
         with m.If(found):
-            m.d.sync += dead.eq(Mux(position + dead_time > n, position + dead_time - n, 0))
+            m.d.sync += [dead.eq(dead_after), allowed.eq(allowed_after)]
         with m.Else():
-            m.d.sync += dead.eq(Mux(dead > n, dead - n, 0))
+            m.d.sync += [
+                dead.eq(Mux(dead > n, dead - n, 0)),
+                allowed.eq(Cat(dead <= n + j for j in range(n))),
+            ]
 
         s1_valid    = Signal()
         s1_position = Signal(range(n))
@@ -103,7 +126,7 @@ class TaggerChannel(wiring.Component):
         m.d.sync += [
             s1_valid.eq(found),
             s1_position.eq(position),
-            s1_kind.eq(Mux(falling.bit_select(position, 1), EventKind.FALLING, EventKind.RISING)),
+            s1_kind.eq(Mux((falling & first).any(), EventKind.FALLING, EventKind.RISING)),
             s1_time.eq(s0_time),
             s1_local.eq(s0_local),
         ]
@@ -111,21 +134,22 @@ class TaggerChannel(wiring.Component):
             m.d.sync += self.event_count.eq(self.event_count + 1)
 
         # Stage 2: apply the delay.
+        # (three-operand sums: one carry chain each, not two in a row)
         delay = Signal.like(cfg.delay)
-        offset = s1_position + delay
         s2_valid = Signal()
         s2_entry = Signal(self._entry)
         m.d.sync += [
             s2_valid.eq(s1_valid),
-            s2_entry.key.eq(s1_local + offset),
-            s2_entry.timestamp.eq(s1_time + offset),
+            s2_entry.key.eq(add3(s1_local, s1_position, delay, self.key_width)),
+            s2_entry.timestamp.eq(add3(s1_time, s1_position, delay, TIME_WIDTH)),
             s2_entry.kind.eq(s1_kind),
         ]
 
         # Stage 3: queue, with loss accounting when the queue is full.
-        queue = m.submodules.queue = fifo.SyncFIFOBuffered(width=self._entry.size, depth=self.depth)
+        queue = m.submodules.queue = BufferedFIFO(width=self._entry.size, depth=self.depth)
         pending = Signal(LOST_WIDTH)                # events lost since the last marker
         pending_first = Signal(self._entry)         # the first of them
+        pending_any = Signal()                      # pending != 0, as a register
         lost_max = 2 ** LOST_WIDTH - 1
 
         marker = Signal(self._entry)
@@ -135,36 +159,38 @@ class TaggerChannel(wiring.Component):
             marker.kind.eq(EventKind.OVERFLOW),
             marker.lost.eq(Mux(s2_valid & (pending != lost_max), pending + 1, pending)),
         ]
-        with m.If(s2_valid & (~queue.w_rdy | (pending != 0))):
+        with m.If(s2_valid & (~queue.w_rdy | pending_any)):
             m.d.sync += self.lost_count.eq(self.lost_count + 1)
         # A marker waits until the queue has drained to half full, taking in
         # every loss until then: under overload each marker then stands for
         # a run of losses, not one, and half a queue of events follows it.
-        room_for_marker = queue.w_level <= self.depth // 2
-        with m.If(pending != 0):
+        # (As of the previous cycle, so that no level arithmetic precedes the
+        # write: the queue then holds at most one entry more, and has room.)
+        room_for_marker = Signal()
+        m.d.sync += room_for_marker.eq(queue.w_level <= self.depth // 2)
+        with m.If(pending_any):
             with m.If(room_for_marker):
                 m.d.comb += [queue.w_en.eq(1), queue.w_data.eq(marker)]
-                m.d.sync += pending.eq(0)
+                m.d.sync += [pending.eq(0), pending_any.eq(0)]
             with m.Elif(s2_valid & (pending != lost_max)):
                 m.d.sync += pending.eq(pending + 1)
         with m.Elif(s2_valid):
             with m.If(queue.w_rdy):
                 m.d.comb += [queue.w_en.eq(1), queue.w_data.eq(s2_entry)]
             with m.Else():
-                m.d.sync += [pending.eq(1), pending_first.eq(s2_entry)]
+                m.d.sync += [pending.eq(1), pending_any.eq(1), pending_first.eq(s2_entry)]
 
         # A lower delay is taken at the first pause of (old - new) ticks in the
         # channel's events: then every later key is past every queued one.
-        last_tick = Signal(self.key_width)      # of the last event to get a delay
-        quiet_long = Signal(init=1)             # no event for 2**16 ticks or more
-        newest = Mux(s1_valid, s1_local + s1_position, last_tick)
-        gap = Signal(self.key_width)
-        m.d.comb += gap.eq(s1_local + n - newest)
-        with m.If(s1_valid):
-            m.d.sync += [last_tick.eq(s1_local + s1_position), quiet_long.eq(0)]
-        with m.Elif(gap >= 2 ** len(cfg.delay)):
-            m.d.sync += quiet_long.eq(1)
-        paused = (~s1_valid & quiet_long) | (gap >= delay - cfg.delay)
+        # `gap` is the ticks from the newest event to the next word's start;
+        # `since` keeps it, saturating at 2**16 (more than any delay step), so
+        # it never wraps and the compare below is 17 bits wide, not a key's.
+        longest = 2 ** len(cfg.delay)
+        since = Signal(range(longest + 1), init=longest)
+        gap = Signal(range(longest + n + 1))
+        m.d.comb += gap.eq(Mux(s1_valid, n - s1_position, since + n))
+        m.d.sync += since.eq(Mux(gap >= longest, longest, gap))
+        paused = gap >= delay - cfg.delay
         with m.If((cfg.delay >= delay) | paused):
             m.d.sync += delay.eq(cfg.delay)
 

@@ -1,13 +1,15 @@
 """The timing core: timebase, tagging channels, merger and event FIFO."""
 
 from amaranth.hdl import Module, Signal, signed, unsigned
-from amaranth.lib import wiring, stream, data, fifo
+from amaranth.lib import wiring, stream, data
 from amaranth.lib.wiring import In, Out, connect, flipped
 
 from .event import TIME_WIDTH, ChannelConfig, event_layout
 from .timebase import Timebase
 from .channel import TaggerChannel
 from .merge import EventMerger
+from .flatmerge import FlatMerger
+from .bramfifo import BufferedFIFO
 
 __all__ = ["TimingCore"]
 
@@ -23,10 +25,20 @@ class TimingCore(wiring.Component):
     through a FIFO of ``fifo_depth`` records; it sustains one record per cycle.
 
     ``clock_hz`` sets the default pulse period to one second.
+
+    For small FPGAs: ``merger="flat"`` takes :class:`FlatMerger` (one register,
+    the same stream) instead of the pipelined tree, and ``period_width``
+    narrows the pulse-phase logic (periods must then be below
+    ``2**period_width`` ticks; the bits above are ignored).
     """
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000,
-                 channel_depth=32, fifo_depth=256, key_width=32, counter_width=32):
+                 channel_depth=32, fifo_depth=256, key_width=32, counter_width=32,
+                 merger="tree", period_width=TIME_WIDTH):
+        mergers = {"tree": EventMerger, "flat": FlatMerger}
+        if merger not in mergers:
+            raise ValueError(f"merger must be one of {', '.join(mergers)}, not {merger!r}")
+        self._merger_class = mergers[merger]
         if not 1 <= channels <= 64:
             raise ValueError(f"channels must be 1 to 64, not {channels}")
         self.channels = channels
@@ -37,7 +49,8 @@ class TimingCore(wiring.Component):
         self.key_width = key_width
         self.counter_width = counter_width
         self.event_layout = event_layout(channels)
-        self._timebase = Timebase(samples_per_cycle, default_period=clock_hz * samples_per_cycle)
+        self._timebase = Timebase(samples_per_cycle, default_period=clock_hz * samples_per_cycle,
+                                  period_width=period_width)
         super().__init__({
             "samples":       In(data.ArrayLayout(samples_per_cycle, channels)),
             "channel_config": In(data.ArrayLayout(ChannelConfig, channels)),
@@ -57,9 +70,9 @@ class TimingCore(wiring.Component):
     @property
     def latency(self):
         """Cycles from a sample word at ``samples`` to its event at ``events``,
-        with zero delay and nothing queued: the channel, the merger's stages
-        (one per level of its tree) and the FIFO's two."""
-        return TaggerChannel.LATENCY + max(1, (self.channels - 1).bit_length()) + 2
+        with zero delay and nothing queued: the channel, the merger's registers
+        (a leaf per queue, then one per level of its tree) and the FIFO's two."""
+        return TaggerChannel.LATENCY + self._merger_class.stages(self.channels) + 2
 
     @property
     def _horizon_cycles(self):
@@ -87,7 +100,7 @@ class TimingCore(wiring.Component):
         local = Signal(self.key_width)
         m.d.sync += local.eq(local + n)
 
-        merger = m.submodules.merger = EventMerger(
+        merger = m.submodules.merger = self._merger_class(
             channels=self.channels, key_width=self.key_width,
             horizon=self._horizon_cycles * n, ticks_per_cycle=n)
         m.d.comb += merger.local.eq(local)
@@ -106,7 +119,7 @@ class TimingCore(wiring.Component):
             ]
             connect(m, ch.events, merger.inputs[c])
 
-        out = m.submodules.fifo = fifo.SyncFIFOBuffered(width=self.event_layout.size, depth=self.fifo_depth)
+        out = m.submodules.fifo = BufferedFIFO(width=self.event_layout.size, depth=self.fifo_depth)
         m.d.comb += [
             out.w_data.eq(merger.events.payload),
             out.w_en.eq(merger.events.valid),

@@ -1,6 +1,6 @@
 """Data layouts shared by the timing core's blocks."""
 
-from amaranth.hdl import unsigned
+from amaranth.hdl import Cat, Const, Value, signed, unsigned
 from amaranth.lib import data, enum
 
 TIME_WIDTH = 64     # timestamps and the timebase count fine ticks in 64 bits
@@ -50,3 +50,20 @@ def entry_layout(key_width):
         "kind":      EventKind,
         "lost":      unsigned(LOST_WIDTH),
     })
+
+
+def _extend(x, width):
+    x = Value.cast(x)
+    if len(x) >= width:
+        return x[:width]
+    top = x[-1] if x.shape().signed else Const(0, 1)
+    return Cat(x, top.replicate(width - len(x)))
+
+
+def add3(a, b, c, width):
+    """a + b + c modulo 2**width, as a signed value: a carry-save layer (one
+    LUT per bit) then a single carry chain, where a + b + c chains two adders."""
+    a, b, c = (_extend(Const(x, signed(width)) if isinstance(x, int) else x, width) for x in (a, b, c))
+    half = a ^ b ^ c
+    carries = Cat(Const(0, 1), ((a & b) | (a & c) | (b & c))[:-1])
+    return (half + carries)[:width].as_signed()

@@ -13,22 +13,29 @@ class EventMerger(wiring.Component):
     """A pipelined tree of two-input merge stages over the channel queues.
 
     Entries are ordered by their ``key`` on the free-running local count,
-    which advances ``ticks_per_cycle`` each cycle. A queue head is offered
-    once *released*: its key is older than the horizon ``local - horizon``,
-    and every entry still in a channel's pipeline, or yet to be detected, has
-    a key at or after that horizon.
+    which advances ``ticks_per_cycle`` each cycle (the merger relies on that
+    to compute its thresholds a cycle ahead). Every entry still in a
+    channel's pipeline, or yet to be detected, has a key at or after the
+    horizon ``local - horizon``.
 
-    Each stage compares only two candidates and registers its choice, so no
-    path crosses more than one comparison. With both inputs offering, the
-    older goes on (ties to the lower channels, on the first input). With one
-    input empty, the other goes on only once it is older than anything the
-    empty side could still bring: the horizon as it was ``lag`` cycles ago,
-    ``lag`` being the number of stages on the empty side. Keys are compared
+    Each queue first feeds a leaf register, which takes its head whenever it
+    has room: the pop (the queue's pointer logic) then never waits on a key
+    comparison. Above the leaves, each stage compares only two candidates and
+    registers its choice, so no path crosses more than one comparison. With
+    both inputs offering, the older goes on (ties to the lower channels, on
+    the first input): each input's stream is in key order, so the merged one
+    is too. With one input empty, the other goes on only once it is older
+    than anything the empty side could still bring: the horizon as it was
+    ``lag`` cycles ago, ``lag`` being the number of registers (leaf included)
+    on the empty side. Those thresholds are registers, computed a cycle
+    ahead, so a stage's decision is one subtraction deep. Keys are compared
     modulo ``2**key_width``, and a candidate stays cleared once cleared, so a
-    long-stalled output does not confuse the order.
+    long-stalled output does not confuse the release; two candidates are
+    compared correctly while their keys are less than ``2**(key_width-1)``
+    ticks apart.
 
     One entry leaves per cycle while ``events.ready`` is high. ``depth`` is
-    the number of stages (cycles) between a released head and ``events``.
+    the number of registers (cycles) between a queue head and ``events``.
     """
 
     def __init__(self, *, channels, key_width, horizon, ticks_per_cycle):
@@ -36,12 +43,17 @@ class EventMerger(wiring.Component):
         self.key_width = key_width
         self.horizon = horizon
         self.ticks_per_cycle = ticks_per_cycle
-        self.depth = max(1, (channels - 1).bit_length())
+        self.depth = self.stages(channels)
         super().__init__({
             "inputs": In(stream.Signature(entry_layout(key_width))).array(channels),
             "local":  In(key_width),
             "events": Out(stream.Signature(event_layout(channels))),
         })
+
+    @staticmethod
+    def stages(channels):
+        """Registers from a queue head to the output: the leaf, then one per tree level."""
+        return 1 + (channels - 1).bit_length()
 
     def _older_or_equal(self, a, b):
         # a at or before b on the wrapping key circle (keys less than half a turn apart)
@@ -49,78 +61,84 @@ class EventMerger(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        kw, n = self.key_width, self.ticks_per_cycle
         candidate = data.StructLayout({
-            "key": self.key_width, "timestamp": TIME_WIDTH,
+            "key": kw, "timestamp": TIME_WIDTH,
             "channel": max(1, (self.channels - 1).bit_length()), "kind": EventKind, "lost": LOST_WIDTH,
         })
-        threshold = Signal(self.key_width)
-        m.d.comb += threshold.eq(self.local - self.horizon)
+
+        limits = {}
 
         def cleared(key, lag):
-            # older than the horizon as it was `lag` cycles ago
-            limit = threshold - lag * self.ticks_per_cycle
-            return self._older_or_equal(key, limit) & (key != limit)
+            # strictly older than the horizon as it was `lag` cycles ago,
+            # local - horizon - lag * n; kept in a register, loaded a cycle
+            # ahead (local advances n per cycle), so no subtraction precedes
+            # this one. Its reset value matches local = 0, and nothing reaches
+            # the tree in the first cycles after a reset anyway.
+            if lag not in limits:
+                offset = self.horizon + lag * n
+                limits[lag] = Signal(kw, name=f"limit_lag{lag}", init=-offset % 2 ** kw)
+                m.d.sync += limits[lag].eq(self.local + (n - offset) % 2 ** kw)
+            return (key - limits[lag])[kw - 1]
 
-        def leaf(c):
-            port = self.inputs[c]
-            offer = stream.Signature(candidate).create(path=(f"leaf{c}",))
-            released = Signal(name=f"released{c}")
-            m.d.comb += [
-                offer.valid.eq(port.valid & (released | cleared(port.payload.key, 0))),
-                offer.payload.key.eq(port.payload.key),
-                offer.payload.timestamp.eq(port.payload.timestamp),
-                offer.payload.channel.eq(c),
-                offer.payload.kind.eq(port.payload.kind),
-                offer.payload.lost.eq(port.payload.lost),
-                port.ready.eq(offer.valid & offer.ready),
-            ]
-            m.d.sync += released.eq(offer.valid & ~offer.ready)
-            return offer, 0
-
-        def stage(name, a, lag_a, b=None, lag_b=0):
-            """Register the older of a and b (or a alone), once it is safe.
-
-            A skid register keeps the ready towards the inputs registered, so
-            no combinational path runs from the output down the tree."""
+        def register(name, incoming, chosen):
+            """An output register with a skid register behind it: the ready
+            towards the inputs (``accept``) is a register, so no combinational
+            path runs from the output down the tree. Returns (out, accept)."""
             out = stream.Signature(candidate).create(path=(name,))
             skid = Signal(candidate, name=f"{name}_skid")
             skid_valid = Signal(name=f"{name}_skid_valid")
             accept = ~skid_valid
-            clear_a = Signal(name=f"{name}_clear_a")
-            a_alone = a.valid & (clear_a | cleared(a.payload.key, lag_b))
-            chosen = Signal(candidate, name=f"{name}_chosen")
-            if b is None:
-                pick_a, pick_b = a_alone, 0
-                m.d.comb += chosen.eq(a.payload)
-            else:
-                clear_b = Signal(name=f"{name}_clear_b")
-                b_alone = b.valid & (clear_b | cleared(b.payload.key, lag_a))
-                a_first = self._older_or_equal(a.payload.key, b.payload.key)
-                pick_a = Signal(name=f"{name}_pick_a")
-                pick_b = Signal(name=f"{name}_pick_b")
-                m.d.comb += [
-                    pick_a.eq(Mux(b.valid, a.valid & a_first, a_alone)),
-                    pick_b.eq(Mux(a.valid, b.valid & ~a_first, b_alone)),
-                    b.ready.eq(accept & pick_b),
-                    chosen.eq(Mux(pick_a, a.payload, b.payload)),
-                ]
-                m.d.sync += clear_b.eq(b_alone & ~b.ready)
-            m.d.comb += a.ready.eq(accept & pick_a)
-            m.d.sync += clear_a.eq(a_alone & ~a.ready)
-
-            incoming = accept & (pick_a | pick_b)
+            taking = accept & incoming
             with m.If(out.valid & out.ready):
                 with m.If(skid_valid):
                     m.d.sync += [out.payload.eq(skid), skid_valid.eq(0)]
-                with m.Elif(incoming):
+                with m.Elif(taking):
                     m.d.sync += out.payload.eq(chosen)
                 with m.Else():
                     m.d.sync += out.valid.eq(0)
-            with m.Elif(incoming):
+            with m.Elif(taking):
                 with m.If(out.valid):
                     m.d.sync += [skid.eq(chosen), skid_valid.eq(1)]
                 with m.Else():
                     m.d.sync += [out.payload.eq(chosen), out.valid.eq(1)]
+            return out, accept
+
+        def leaf(c):
+            # takes the queue's head whenever it has room: nothing but the
+            # registered skid state on the queue's read enable
+            port = self.inputs[c]
+            chosen = Signal(candidate, name=f"leaf{c}_chosen")
+            m.d.comb += [
+                chosen.key.eq(port.payload.key),
+                chosen.timestamp.eq(port.payload.timestamp),
+                chosen.channel.eq(c),
+                chosen.kind.eq(port.payload.kind),
+                chosen.lost.eq(port.payload.lost),
+            ]
+            out, accept = register(f"leaf{c}", port.valid, chosen)
+            m.d.comb += port.ready.eq(accept)
+            return out, 1
+
+        def stage(name, a, lag_a, b, lag_b):
+            """Register the older of a and b, or one alone once it is safe."""
+            clear_a = Signal(name=f"{name}_clear_a")
+            clear_b = Signal(name=f"{name}_clear_b")
+            a_alone = a.valid & (clear_a | cleared(a.payload.key, lag_b))
+            b_alone = b.valid & (clear_b | cleared(b.payload.key, lag_a))
+            a_first = self._older_or_equal(a.payload.key, b.payload.key)
+            pick_a = Signal(name=f"{name}_pick_a")
+            pick_b = Signal(name=f"{name}_pick_b")
+            chosen = Signal(candidate, name=f"{name}_chosen")
+            m.d.comb += [
+                pick_a.eq(Mux(b.valid, a.valid & a_first, a_alone)),
+                pick_b.eq(Mux(a.valid, b.valid & ~a_first, b_alone)),
+                chosen.eq(Mux(pick_a, a.payload, b.payload)),
+            ]
+            out, accept = register(name, pick_a | pick_b, chosen)
+            m.d.comb += [a.ready.eq(accept & pick_a), b.ready.eq(accept & pick_b)]
+            # an entry cleared against an empty side stays cleared until taken
+            m.d.sync += [clear_a.eq(a_alone & ~a.ready), clear_b.eq(b_alone & ~b.ready)]
             return out, 1 + max(lag_a, lag_b)
 
         def tree(lo, hi):
@@ -132,8 +150,6 @@ class EventMerger(wiring.Component):
             return stage(f"merge_{lo}_{hi}", a, lag_a, b, lag_b)
 
         root, lag = tree(0, self.channels)
-        if lag == 0:                          # a single channel: still one register
-            root, lag = stage("merge_0_1", root, lag)
         assert lag == self.depth
 
         m.d.comb += [

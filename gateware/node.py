@@ -1,12 +1,14 @@
 """A whole node: the timing core behind a UART, a framed protocol and registers."""
 
 from amaranth.hdl import Module, Signal, Cat, Const
-from amaranth.lib import wiring, data, fifo
+from amaranth.lib import wiring, data
 from amaranth.lib.wiring import In, Out, connect
 
 from qnu import wire
 from qnu.regmap import register_map, MAGIC
 from .core import TimingCore
+from .bramfifo import BufferedFIFO
+from .event import TIME_WIDTH
 from .uart import UARTReceiver, UARTTransmitter
 from .framing import FrameReceiver, FrameTransmitter
 from .protocol import CommandEngine
@@ -23,10 +25,25 @@ class Node(wiring.Component):
 
     ``uart_divisor`` is the UART bit time in clock cycles (default: the
     nearest to ``baudrate``). ``build_id`` is reported by IDENTIFY.
+    ``rx_buffer_depth`` bytes of requests wait while a reply goes out;
+    ``channel_depth``, ``fifo_depth``, ``key_width``, ``merger`` and
+    ``period_width`` go to :class:`TimingCore`. A pulse period of
+    ``2**period_width`` ticks or more is refused (BAD_VALUE).
+    :meth:`small_board_args` gives the settings for a small FPGA.
     """
 
+    @staticmethod
+    def small_board_args():
+        """Node keyword arguments for a small FPGA (iCE40UP5K, 48 MHz, 2 samples per cycle):
+        the flat merger (one register, not a pipelined tree: 48 MHz leaves time
+        for every comparison in one cycle) and 32-bit pulse-phase logic
+        (periods up to 44 s at 96 M ticks per second). Depths, key and counter
+        widths stay those of the large boards, so the behaviour is the same."""
+        return dict(channels=4, samples_per_cycle=2, clock_hz=48_000_000, merger="flat", period_width=32)
+
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
-                 uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None):
+                 uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
+                 rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -39,8 +56,11 @@ class Node(wiring.Component):
                                           samples_per_cycle, clock_hz)
         # flush a streaming frame after about two byte times without events
         self.flush_cycles = flush_cycles or 20 * self.uart_divisor
+        self.rx_buffer_depth = rx_buffer_depth
+        self.period_width = period_width
         self.core = TimingCore(channels=channels, samples_per_cycle=samples_per_cycle, clock_hz=clock_hz,
-                               channel_depth=channel_depth, fifo_depth=fifo_depth)
+                               channel_depth=channel_depth, fifo_depth=fifo_depth, key_width=key_width,
+                               merger=merger, period_width=period_width)
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),
@@ -59,7 +79,7 @@ class Node(wiring.Component):
 
         # receive: UART -> byte buffer -> frames
         rx = m.submodules.uart_rx = UARTReceiver(self.uart_divisor)
-        rx_buffer = m.submodules.rx_buffer = fifo.SyncFIFOBuffered(width=8, depth=RX_BUFFER)
+        rx_buffer = m.submodules.rx_buffer = BufferedFIFO(width=8, depth=self.rx_buffer_depth)
         frames = m.submodules.frames = FrameReceiver()
         m.d.comb += [
             rx.rx.eq(self.uart_rx),
@@ -114,9 +134,14 @@ class Node(wiring.Component):
             sources[f"ch{c}_events"] = core.event_counts[c]
             sources[f"ch{c}_lost"] = core.lost_counts[c]
         period = core.pulse_period.init
+        validators = {"time_cmd": lambda v: (v == 1) | (v == 2)}
+        pw = self.period_width      # a period the phase logic cannot hold is refused, not truncated
+        if pw < 32:
+            validators["pulse_period_lo"] = lambda v: v < 2 ** pw
+        if pw < TIME_WIDTH:
+            validators["pulse_period_hi"] = lambda v: v < 2 ** max(0, pw - 32)
         bank = m.submodules.registers = RegisterBank(
-            self.regmap, sources,
-            validators={"time_cmd": lambda v: (v == 1) | (v == 2)},
+            self.regmap, sources, validators=validators,
             resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})
         m.d.comb += [
             bank.addr.eq(engine.reg_addr),

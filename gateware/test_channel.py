@@ -98,3 +98,18 @@ def test_delay_decrease_waits_for_a_long_enough_pause():
     # old delay while the gaps are 8 ticks; the new one after the first 50-tick pause
     first_new = next(i for i, t in enumerate(detected) if t - detected[i - 1] >= 50)
     assert stamps == [t + 100 for t in detected[:first_new]] + [t + 50 for t in detected[first_new:]]
+
+
+@pytest.mark.parametrize("cycles_apart", [8191, 8192])
+def test_largest_delay_decrease_needs_the_full_pause(cycles_apart):
+    """The pause counter saturates (it must not wrap as a tick difference
+    would); a decrease by the largest step applies once the pause from the
+    last event to the start of a word reaches the step, not a word sooner."""
+    n, step = 8, 2 ** 16 - 1
+    first, second = 10, 10 + cycles_apart          # words with a rising edge at sample 0
+    words = [0] * first + [1] + [0] * (cycles_apart - 1) + [0xFF] * 20
+    out, _ = simulate(n, ChannelSettings(delay=step), words, depth=8, extra=20,
+                      config_changes={first + 5: ChannelSettings(delay=0)})
+    stamps = [ts - 1000 for _, ts, _, _ in out]
+    new_delay = 0 if cycles_apart * n >= step else step
+    assert stamps == [first * n + step, second * n + new_delay]

@@ -9,15 +9,21 @@ from qnu.sim.model import expected_events
 from qnu.sim.scoreboard import check_lossless, check_lossy
 
 CLOCK_HZ = 100_000_000
+# the small-board core (Node.small_board_args): flat merger, 32-bit pulse phase
+SMALL = dict(merger="flat", period_width=32)
+CORES = {"large": {}, "small": SMALL}
 
 
-@pytest.mark.parametrize("name,n,channels", [
-    *[(name, 2, 3) for name in scenarios.SCENARIOS if name != "limits"],
-    ("limits", 8, 8),
+@pytest.mark.parametrize("name,n,channels,size", [
+    *[(name, 2, 3, "large") for name in scenarios.SCENARIOS if name != "limits"],
+    ("limits", 8, 8, "large"),
+    *[(name, 2, 4, "small") for name in scenarios.SCENARIOS if name != "limits"],
+    # the longest delay at N=2 takes 32768 cycles: a minute in the simulator
+    pytest.param("limits", 2, 4, "small", marks=pytest.mark.slow),
 ])
-def test_core_scenario(name, n, channels):
+def test_core_scenario(name, n, channels, size):
     bin_ps = 10 ** 12 // (CLOCK_HZ * n)
-    core = TimingCore(channels=channels, samples_per_cycle=n, clock_hz=CLOCK_HZ)
+    core = TimingCore(channels=channels, samples_per_cycle=n, clock_hz=CLOCK_HZ, **CORES[size])
     sc = scenarios.make(name, seed=7, channels=channels, samples_per_cycle=n, bin_ps=bin_ps, scale=0.5)
     run = run_core(core, sc.waveforms, sc.settings, cycles=sc.cycles, bin_ps=bin_ps,
                    ready=sc.ready, drain=sc.drain)
@@ -32,12 +38,13 @@ def test_core_scenario(name, n, channels):
         check_lossless(run.events, expected, event_counts=run.event_counts, lost_counts=run.lost_counts)
 
 
-def test_events_stay_in_order_across_time_loads_and_steps():
+@pytest.mark.parametrize("size", CORES)
+def test_events_stay_in_order_across_time_loads_and_steps(size):
     """Events are ordered by when they happened, and stamped with the time then in force."""
     n, channels = 4, 3
     rng = np.random.default_rng(3)
     delays = [0, 13, 40]
-    core = TimingCore(channels=channels, samples_per_cycle=n)
+    core = TimingCore(channels=channels, samples_per_cycle=n, **CORES[size])
     expected, got = [], []
 
     async def bench(ctx):
@@ -98,9 +105,10 @@ def test_pulse_output_marks_each_second():
     sim.run()
 
 
-@pytest.mark.parametrize("n,channels", [(1, 2), (8, 2), (4, 16), (2, 5)])
-def test_latency(n, channels):
-    core = TimingCore(channels=channels, samples_per_cycle=n)
+@pytest.mark.parametrize("n,channels,size", [(1, 2, "large"), (8, 2, "large"), (4, 16, "large"), (2, 5, "large"),
+                                            (2, 4, "small"), (1, 2, "small")])
+def test_latency(n, channels, size):
+    core = TimingCore(channels=channels, samples_per_cycle=n, **CORES[size])
 
     async def bench(ctx):
         ctx.set(core.channel_config[1].enable, 1)
@@ -121,10 +129,11 @@ def test_latency(n, channels):
     sim.run()
 
 
-def test_sustains_one_event_per_cycle():
+@pytest.mark.parametrize("size", CORES)
+def test_sustains_one_event_per_cycle(size):
     """Four channels, each firing every fourth cycle in turn: one event every cycle, none lost."""
     n, channels, cycles = 2, 4, 400
-    core = TimingCore(channels=channels, samples_per_cycle=n)
+    core = TimingCore(channels=channels, samples_per_cycle=n, **CORES[size])
     valid_cycles = []
 
     async def bench(ctx):
@@ -146,3 +155,54 @@ def test_sustains_one_event_per_cycle():
     assert sum(valid_cycles) == cycles
     first = valid_cycles.index(1)
     assert all(valid_cycles[first:first + cycles]), "a bubble in the stream"
+
+
+def test_small_timebase_against_model():
+    """The 32-bit pulse phase (period_width=32) against the timebase's model, with periods
+    of 2**31 ticks and more (their top bit set) and steps of nearly a period either way."""
+    import random
+    from qnu.gateware.timebase import Timebase
+    from qnu.gateware.test_timebase import TimebaseModel
+
+    n, rng = 2, random.Random(11)
+    period = 2 ** 32 - 12_345
+    dut = Timebase(n, default_period=period, period_width=32)
+    model = TimebaseModel(n, period)
+    pulses_seen = 0
+
+    async def bench(ctx):
+        nonlocal pulses_seen
+        new_period = period
+        for cycle in range(6000):
+            op, load, adjust = rng.random(), None, None
+            if cycle % 500 == 0:                # just before a boundary, past the resync
+                load = rng.randrange(1, 2 ** 30) * model.period - rng.randrange(200, 600)
+            elif cycle % 500 < 350:             # let the pulse come
+                pass
+            elif cycle % 500 == 350:            # a step of up to a period either way, to just before a boundary
+                adjust = (-rng.randrange(20, 100) - model.time - n) % model.period
+                adjust -= model.period * (rng.random() < 0.5 and adjust > 0)
+            elif op < 0.036:
+                adjust = rng.choice([-1, 1]) * rng.randrange(model.period, 4 * model.period)
+            elif op < 0.04:
+                new_period = rng.randrange(2 ** 31, 2 ** 32)
+            ctx.set(dut.load.valid, load is not None)
+            ctx.set(dut.load.payload, load or 0)
+            ctx.set(dut.adjust.valid, adjust is not None)
+            ctx.set(dut.adjust.payload, adjust or 0)
+            ctx.set(dut.period, new_period)
+            assert ctx.get(dut.time) == model.time, f"cycle {cycle}"
+            pulse, offset = model.outputs()
+            assert ctx.get(dut.pulse) == pulse, f"cycle {cycle}"
+            if pulse:
+                pulses_seen += 1
+                assert ctx.get(dut.pulse_offset) == offset
+            assert ctx.get(dut.pulses_missed) == model.missed
+            model.step(load, adjust, new_period)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert pulses_seen >= 5

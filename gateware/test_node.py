@@ -46,9 +46,10 @@ class UartHost:
         raise TimeoutError("no reply")
 
 
-def run(bench, samples=None):
-    dut = Node(channels=CHANNELS, samples_per_cycle=N, clock_hz=10_000_000, uart_divisor=DIVISOR,
-               build_id=0xB01D)
+def run(bench, samples=None, **node_args):
+    args = dict(channels=CHANNELS, samples_per_cycle=N, clock_hz=10_000_000, uart_divisor=DIVISOR,
+                build_id=0xB01D)
+    dut = Node(**{**args, **node_args})
     host = UartHost(dut)
 
     async def main(ctx):
@@ -155,3 +156,74 @@ def test_events_read_back():
         assert all(b - a == 50 * N for a, b in zip(stamps, stamps[1:]))
         assert all(t % (50 * N) == 1 for t in stamps)
     run(bench, samples)
+
+
+def small_board(**overrides):
+    """Node.small_board_args(), but a 10 MHz clock and a fast UART, so the simulation is short."""
+    return {**Node.small_board_args(), "clock_hz": 10_000_000, **overrides}
+
+
+def test_small_board_protocol_and_period_limit():
+    regs = register_map(4)
+
+    async def bench(ctx, dut, host):
+        kind, _, payload = await request(ctx, host, wire.Command.IDENTIFY, 1)
+        info = wire.IdentifyInfo.unpack(payload)
+        assert (kind, info.channels, info.samples_per_cycle) == (wire.Reply.OK, 4, 2)
+        # the 32-bit pulse phase: a period of 2**32 ticks or more is refused, not truncated
+        hi, lo = regs["pulse_period_hi"].address, regs["pulse_period_lo"].address
+        kind, _, payload = await request(ctx, host, wire.Command.WRITE, 2, struct.pack("<HBI", hi, 1, 1))
+        assert (kind, payload) == (wire.Reply.ERROR, struct.pack("<BH", wire.ErrorCode.BAD_VALUE, hi))
+        kind, _, _ = await request(ctx, host, wire.Command.WRITE, 3, struct.pack("<HBI", lo, 1, 0xFFFF_FFFF))
+        assert kind == wire.Reply.OK
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 4, struct.pack("<HB", lo, 2))
+        assert struct.unpack("<2I", payload) == (0xFFFF_FFFF, 0)
+    run(bench, **small_board())
+
+
+def test_small_board_overflow_is_accounted_exactly():
+    """Small board, queues of 4 and a FIFO of 4: events pile up while nobody reads, most are lost,
+    and every one is either delivered with its exact time or counted in a marker at its place."""
+    regs = register_map(4)
+    pulses, period = 60, 4                      # channel 1: a rising edge at sample 1 every 4 cycles
+
+    def samples(dut):
+        async def drive(ctx):
+            while not getattr(dut, "_go", False):       # until the channel is enabled
+                await ctx.tick()
+            for k in range(pulses * period):
+                ctx.set(dut.samples[1], {0: 0b10, 1: 0b01}.get(k % period, 0))
+                await ctx.tick()
+            ctx.set(dut.samples[1], 0)
+        return drive
+
+    async def bench(ctx, dut, host):
+        ctrl = regs["ch1_ctrl"].address
+        assert (await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", ctrl, 1, 0b011)))[0] == \
+            wire.Reply.OK
+        dut._go = True
+        await ctx.tick().repeat(pulses * period + 100)
+        records, seq = [], 2
+        while True:                             # drain: READ_EVENTS until a frame comes back empty
+            kind, _, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
+            assert kind == wire.Reply.EVENTS
+            got = wire.decode_records(payload[4:])
+            records += got
+            seq += 1
+            if not got:
+                break
+        kind, _, payload = await request(ctx, host, wire.Command.READ, seq,
+                                         struct.pack("<HB", regs["ch1_events"].address, 2))
+        events, lost = struct.unpack("<2I", payload)
+        markers = [r for r in records if r.kind == "overflow"]
+        assert markers and all(r.channel == 1 for r in records)
+        assert events == pulses and lost == sum(r.lost for r in markers)
+        # walk the stream: every event is there, in order, delivered or inside a marker
+        step = period * N
+        expected = records[0].timestamp
+        assert expected % N == 1                 # sample 1 of its word
+        for r in records:
+            assert r.timestamp == expected, r
+            expected += step * (r.lost if r.kind == "overflow" else 1)
+        assert expected == records[0].timestamp + pulses * step
+    run(bench, samples, **small_board(channel_depth=4, fifo_depth=4))

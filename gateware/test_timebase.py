@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 from qnu.gateware.timebase import Timebase, MIN_PERIOD
 from qnu.gateware.event import TIME_WIDTH
 
-RESYNC_CYCLES = TIME_WIDTH + 1
+RESYNC_CYCLES = TIME_WIDTH + 2     # the divider's steps, its final sum and its reduction
 
 
 class TimebaseModel:
@@ -125,5 +125,31 @@ def test_pulse_due_during_resync_is_counted():
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_add3_is_a_modular_three_operand_sum():
+    """The carry-save adder the timebase and the channel use, against Python's sum."""
+    from amaranth.hdl import Module, Signal, signed
+    from qnu.gateware.event import add3
+    width = 12
+    a, b, c = Signal(9), Signal(signed(7)), Signal(signed(width))
+    out = Signal(signed(width))
+    m = Module()
+    m.d.comb += out.eq(add3(a, b, c, width))
+    m.d.comb += Signal().eq(add3(a, -5, 3, width) == 0)     # constants, negative ones too
+    rng = random.Random(3)
+
+    async def bench(ctx):
+        for _ in range(500):
+            va, vb, vc = rng.randrange(2 ** 9), rng.randrange(-64, 64), rng.randrange(-2048, 2048)
+            ctx.set(a, va)
+            ctx.set(b, vb)
+            ctx.set(c, vc)
+            expected = (va + vb + vc) % 2 ** width
+            assert ctx.get(out) % 2 ** width == expected
+
+    sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()

@@ -4,13 +4,13 @@ from amaranth.hdl import Module, Signal, Mux, Cat, signed, unsigned
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
-from .event import TIME_WIDTH
+from .event import TIME_WIDTH, add3
 
 __all__ = ["Timebase"]
 
 # The pulse output keeps ``time mod period`` incrementally, so steps smaller
 # than a period cost nothing. After a load, a period change or a larger step
-# the phase is recomputed by a bit-serial divider (TIME_WIDTH + 1 cycles); a
+# the phase is recomputed by a bit-serial divider (TIME_WIDTH + 2 cycles); a
 # pulse due in that window is not produced but counted in ``pulses_missed``.
 MIN_PERIOD = 1024
 
@@ -37,12 +37,17 @@ class Timebase(wiring.Component):
     in the abandoned window is not counted: the time it belonged to is gone).
     """
 
-    def __init__(self, samples_per_cycle, default_period):
+    def __init__(self, samples_per_cycle, default_period, period_width=TIME_WIDTH):
         if samples_per_cycle not in (1, 2, 4, 8):
             raise ValueError(f"samples_per_cycle must be 1, 2, 4 or 8, not {samples_per_cycle}")
         if default_period < MIN_PERIOD:
             raise ValueError(f"period must be at least {MIN_PERIOD} fine ticks")
+        if default_period >= 2 ** period_width:
+            raise ValueError(f"the default period does not fit in {period_width} bits")
         self.samples_per_cycle = samples_per_cycle
+        # the phase logic is this wide: a small board keeps it to 32 bits
+        # (periods under 2**32 ticks), the bits above ``period`` are ignored
+        self.period_width = period_width
         super().__init__({
             "time":         Out(TIME_WIDTH),
             "load":         In(stream.Signature(unsigned(TIME_WIDTH), always_ready=True)),
@@ -56,87 +61,127 @@ class Timebase(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self.samples_per_cycle
+        pw = self.period_width
         # The period in force: the input, one cycle late, so that a change
-        # never mixes with the phase of the cycle it arrives in.
-        period = Signal(TIME_WIDTH, init=self.period.init)
+        # never mixes with the phase of the cycle it arrives in. The constants
+        # derived from it are registered with it, so that the phase logic
+        # below is at most two carry chains deep (for a step), not four.
+        period_in = self.period[:pw]
+        period = Signal(pw, init=self.period.init)
+        period_less_n = Signal(pw, init=self.period.init - n)
+        # n, n - period, n + period, n - 2 * period: what a step adds to phase + adj
+        w = pw + 3
+        step_k = [Signal(signed(w), init=n + j * self.period.init, name=f"step_k{i}")
+                  for i, j in enumerate((0, -1, 1, -2))]
         period_changed = Signal()
-        m.d.sync += period.eq(self.period)
-        m.d.comb += period_changed.eq(self.period != period)
+        m.d.sync += [
+            period.eq(period_in),
+            period_less_n.eq(period_in - n),
+            # (no multiplications: a constant product would take a DSP)
+            step_k[0].eq(n), step_k[1].eq(n - period_in), step_k[2].eq(n + period_in),
+            step_k[3].eq(n - Cat(0, period_in)),
+        ]
+        m.d.comb += period_changed.eq(period_in != period)
 
         # time mod period, for the current cycle; meaningful when phase_valid.
-        phase       = Signal(TIME_WIDTH)
+        phase       = Signal(pw)
         phase_valid = Signal(init=1)
 
-        # Boundary inside [time, time + n)?
+        # Boundary inside [time, time + n)? (phase + n > period)
         crossing = Signal()
-        m.d.comb += crossing.eq((phase == 0) | (phase + n > period))
+        m.d.comb += crossing.eq((phase == 0) | (phase > period_less_n))
         m.d.comb += [
             self.pulse.eq(phase_valid & crossing),
             self.pulse_offset.eq(Mux(phase == 0, 0, period - phase)),
         ]
         # Phase of the next cycle when nothing is loaded or stepped.
-        phase_next = Signal(TIME_WIDTH)
-        m.d.comb += phase_next.eq(Mux(phase + n >= period, phase + n - period, phase + n))
+        wraps = Signal()                    # phase + n >= period
+        phase_next = Signal(pw)
+        m.d.comb += [
+            wraps.eq(phase >= period_less_n),
+            phase_next.eq(Mux(wraps, phase - period_less_n, phase + n)),
+        ]
 
         # Bit-serial restoring divider computing (dividend mod period).
         div_busy     = Signal()
         div_dividend = Signal(TIME_WIDTH)
-        div_rem      = Signal(TIME_WIDTH + 1)
+        div_rem      = Signal(pw + 1)
         div_count    = Signal(range(TIME_WIDTH + 1))
         div_elapsed  = Signal(range((TIME_WIDTH + 4) * n))    # ticks since the dividend's cycle
+        div_summed   = Signal()     # the final sum is in div_rem
+        div_rem_zero = Signal()     # the dividend's cycle began on a boundary
 
-        def start_divider(dividend):
+        # The dividend is the time of the cycle after the start: the divider's
+        # first step reads it from ``time`` (and starts from a zero remainder),
+        # so that no wide register waits on the start decision.
+        div_first    = Signal()
+
+        def start_divider():
             return [
                 div_busy.eq(1),
-                div_dividend.eq(dividend),
-                div_rem.eq(0),
+                div_first.eq(1),
                 div_count.eq(TIME_WIDTH),
                 div_elapsed.eq(n),
+                div_summed.eq(0),
                 phase_valid.eq(0),
             ]
 
         adj = self.adjust.payload
         small_step = Signal()
-        m.d.comb += small_step.eq((adj < period.as_signed()) & (adj > -period.as_signed()))
-        # For a small step, (phase_next + adj) mod period needs one correction.
-        stepped = Signal(signed(TIME_WIDTH + 2))
-        m.d.comb += stepped.eq(phase_next + adj)
+        m.d.comb += small_step.eq((adj < period) & (adj > -period))
+        # For a small step the new phase is (phase_next + adj) mod period, and
+        # one correction by a period suffices. Every candidate is computed
+        # from phase + adj at once, each a three-operand sum done as one
+        # carry-save layer and one carry chain, and the signs pick one:
+        # stepped is (phase + adj + n) less a period if the phase wraps. A
+        # small step fits in pw + 1 bits, so the chains are the phase's width.
+        small_adj = adj[:pw + 1].as_signed()
+        plain, less, more, less2 = (add3(phase, small_adj, k, w) for k in step_k)
+        stepped_phase = Signal(pw)
+        with m.If(~wraps):                  # stepped = plain
+            m.d.comb += stepped_phase.eq(Mux(plain < 0, more, Mux(less >= 0, less, plain)))
+        with m.Else():                      # stepped = less
+            m.d.comb += stepped_phase.eq(Mux(less < 0, plain, Mux(less2 >= 0, less2, less)))
 
         with m.If(self.load.valid):
             m.d.sync += self.time.eq(self.load.payload)
-            m.d.sync += start_divider(self.load.payload)
+            m.d.sync += start_divider()
         with m.Elif(self.adjust.valid):
-            m.d.sync += self.time.eq(self.time + n + adj)
-            with m.If(small_step & ~div_busy & phase_valid & ~period_changed):
-                with m.If(stepped < 0):
-                    m.d.sync += phase.eq(stepped + period)
-                with m.Elif(stepped >= period):
-                    m.d.sync += phase.eq(stepped - period)
-                with m.Else():
-                    m.d.sync += phase.eq(stepped)
-            with m.Else():
-                m.d.sync += start_divider(self.time + n + adj)
+            m.d.sync += self.time.eq(add3(self.time, adj, n, TIME_WIDTH))
+            # the phase is written either way: if the step is not small, the
+            # divider starts, and the phase is invalid until it is done
+            m.d.sync += phase.eq(stepped_phase)
+            with m.If(~(small_step & ~div_busy & phase_valid & ~period_changed)):
+                m.d.sync += start_divider()
         with m.Else():
             m.d.sync += self.time.eq(self.time + n)
             with m.If(period_changed):
-                m.d.sync += start_divider(self.time + n)
+                m.d.sync += start_divider()
             with m.Elif(div_busy):
                 m.d.sync += div_elapsed.eq(div_elapsed + n)
                 with m.If(div_count != 0):
-                    shifted = Cat(div_dividend[-1], div_rem[:-1])
+                    dividend = Mux(div_first, self.time, div_dividend)
+                    shifted = Cat(dividend[-1], Mux(div_first, 0, div_rem[:-1]))
                     m.d.sync += [
-                        div_dividend.eq(div_dividend << 1),
+                        div_first.eq(0),
+                        div_dividend.eq(dividend << 1),
                         div_count.eq(div_count - 1),
                         div_rem.eq(Mux(shifted >= period, shifted - period, shifted)),
                     ]
-                with m.Else():
+                with m.Elif(~div_summed):
                     # div_rem is the phase of the dividend's cycle; add the
-                    # ticks elapsed since (fewer than one period).
-                    resumed = div_rem + div_elapsed
-                    with m.If((div_rem == 0) | (resumed > period)):
+                    # ticks from it to the cycle after next (fewer than one
+                    # period), and reduce in that cycle: one carry chain each
+                    m.d.sync += [
+                        div_rem.eq(div_rem + (div_elapsed + n)),
+                        div_rem_zero.eq(div_rem == 0),
+                        div_summed.eq(1),
+                    ]
+                with m.Else():
+                    with m.If(div_rem_zero | (div_rem > period)):
                         m.d.sync += self.pulses_missed.eq(self.pulses_missed + 1)
                     m.d.sync += [
-                        phase.eq(Mux(resumed >= period, resumed - period, resumed)),
+                        phase.eq(Mux(div_rem >= period, div_rem - period, div_rem)),
                         phase_valid.eq(1),
                         div_busy.eq(0),
                     ]
