@@ -74,11 +74,24 @@ class CommandEngine(wiring.Component):
         snapshot = m.submodules.snapshot = memory.Memory(shape=32, depth=wire.MAX_BURST, init=[])
         snap_w = snapshot.write_port()
         snap_r = snapshot.read_port()
-        m.d.comb += [snap_w.addr.eq(index), snap_w.data.eq(self.reg_read_data), snap_r.addr.eq(index)]
+        # the bank's read multiplexer ends in a register, not in the snapshot memory
+        snap_en = Signal()
+        m.d.sync += [snap_w.addr.eq(index), snap_w.data.eq(self.reg_read_data), snap_w.en.eq(snap_en)]
+        m.d.comb += snap_r.addr.eq(index)
+
+        # the register address, base + index, kept in a register: no adder in
+        # front of the bank's decoder. Every change of index goes through these.
+        addr = Signal.like(self.reg_addr)
+
+        def first_word():
+            return [index.eq(0), addr.eq(base)]
+
+        def next_word():
+            return [index.eq(index + 1), addr.eq(addr + 1)]
 
         m.d.sync += self.events_request.eq(0)
         m.d.comb += [
-            self.reg_addr.eq(base + index),
+            self.reg_addr.eq(addr),
             self.word_addr.eq(index),
             self.reg_write_data.eq(self.word_data),
         ]
@@ -102,7 +115,7 @@ class CommandEngine(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.frame.valid):
                     m.d.sync += [length.eq(self.frame.payload.length), status.eq(self.frame.payload.status),
-                                 index.eq(0)]
+                                 *first_word()]
                     m.next = "DISPATCH"
 
             with m.State("DISPATCH"):
@@ -150,45 +163,45 @@ class CommandEngine(wiring.Component):
 
             with m.State("CHECK_READ"):
                 with m.If(~self.reg_exists):
-                    refuse(wire.ErrorCode.BAD_ADDRESS, base + index, self.err_address)
+                    refuse(wire.ErrorCode.BAD_ADDRESS, addr, self.err_address)
                 with m.Elif(index == count - 1):
-                    m.d.sync += index.eq(0)
+                    m.d.sync += first_word()
                     m.next = "SNAPSHOT"
                 with m.Else():
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += next_word()
             with m.State("SNAPSHOT"):
-                m.d.comb += [self.reg_read.eq(1), snap_w.en.eq(1)]
+                m.d.comb += [self.reg_read.eq(1), snap_en.eq(1)]
                 with m.If(index == count - 1):
-                    m.d.sync += [index.eq(0), count_up(self.frames_ok)]
+                    m.d.sync += [*first_word(), count_up(self.frames_ok)]
                     m.next = "OK_KIND"
                 with m.Else():
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += next_word()
 
             # the word memory answers one cycle after its address
             with m.State("CHECK_WRITE_FETCH"):
                 m.next = "CHECK_WRITE"
             with m.State("CHECK_WRITE"):
                 with m.If(~self.reg_exists):
-                    refuse(wire.ErrorCode.BAD_ADDRESS, base + index, self.err_address)
+                    refuse(wire.ErrorCode.BAD_ADDRESS, addr, self.err_address)
                 with m.Elif(~self.reg_writable):
-                    refuse(wire.ErrorCode.READ_ONLY, base + index, self.err_read_only)
+                    refuse(wire.ErrorCode.READ_ONLY, addr, self.err_read_only)
                 with m.Elif(~self.reg_value_ok):
-                    refuse(wire.ErrorCode.BAD_VALUE, base + index, self.err_value)
+                    refuse(wire.ErrorCode.BAD_VALUE, addr, self.err_value)
                 with m.Elif(index == count - 1):
-                    m.d.sync += index.eq(0)
+                    m.d.sync += first_word()
                     m.next = "WRITE_FETCH"
                 with m.Else():
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += next_word()
                     m.next = "CHECK_WRITE_FETCH"
             with m.State("WRITE_FETCH"):
                 m.next = "WRITE"
             with m.State("WRITE"):
                 m.d.comb += self.reg_write.eq(1)
                 with m.If(index == count - 1):
-                    m.d.sync += [index.eq(0), count_up(self.frames_ok)]
+                    m.d.sync += [*first_word(), count_up(self.frames_ok)]
                     m.next = "OK_KIND"
                 with m.Else():
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += next_word()
                     m.next = "WRITE_FETCH"
 
             # OK reply: kind, seq, then the command's data
@@ -220,7 +233,7 @@ class CommandEngine(wiring.Component):
                 with m.If(self.reply.ready):
                     m.d.sync += byte_index.eq(byte_index + 1)
                     with m.If(last_byte):
-                        m.d.sync += index.eq(index + 1)
+                        m.d.sync += next_word()
                         m.next = "READ_NEXT"
             with m.State("READ_NEXT"):
                 with m.If(index == count):
