@@ -54,7 +54,8 @@ def test_board_builds_with_timing_met(name, phy, figures):
     assert {c.domain for c in report.clocks} >= set(spec.targets)
     for clock in report.clocks:
         if clock.domain in spec.targets:
-            assert clock.target_mhz == pytest.approx(spec.targets[clock.domain] / 1e6)
+            # nextpnr derives a PLL output's constraint from its dividers (48.0008 for 48)
+            assert clock.target_mhz == pytest.approx(spec.targets[clock.domain] / 1e6, rel=1e-3)
         assert clock.met, clock
     # the JSON report agrees with nextpnr's own log
     log = (Path(report.bitstream).parent / f"qnu_{name}.tim").read_text()
