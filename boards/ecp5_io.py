@@ -56,7 +56,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.cdc import FFSynchronizer, ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from .ice40_io import _mask, _pins
+from .io_ports import invert_mask as _mask, port_pins as _pins
 
 __all__ = ["ECP5EdgeClocks", "ECP5InputX2", "ECP5OutputX2", "ECP5InputX1", "ECP5OutputX1"]
 

@@ -28,8 +28,10 @@ port and the clock domain, so they synthesise on their own.
 """
 
 from amaranth.hdl import C, Cat, ClockSignal, Instance, Module, Signal
-from amaranth.lib import data, io, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
+
+from .io_ports import invert_mask as _mask, port_pins as _pins
 
 __all__ = ["ICE40DDRInput", "ICE40DDROutput"]
 
@@ -37,19 +39,6 @@ PIN_INPUT_DDR = 0b00          # PIN_TYPE[1:0]: registered input, D_IN_0 rising /
 PIN_INPUT = 0b01              # PIN_TYPE[1:0]: plain input (an output-only pin needs no input clock)
 PIN_NO_OUTPUT = 0b0000        # PIN_TYPE[5:2]
 PIN_OUTPUT_DDR = 0b0100       # PIN_TYPE[5:2]: D_OUT_0 while the clock is high, D_OUT_1 while low
-
-
-def _pins(ports):
-    """The IOPort and per-bit inversion of a single-ended or differential port."""
-    if isinstance(ports, io.DifferentialPort):
-        return ports.p, ports.invert
-    if isinstance(ports, io.SingleEndedPort):
-        return ports.io, ports.invert
-    raise TypeError(f"expected an io.SingleEndedPort or io.DifferentialPort, not {ports!r}")
-
-
-def _mask(invert):
-    return sum(int(inv) << bit for bit, inv in enumerate(invert))
 
 
 class ICE40DDRInput(wiring.Component):

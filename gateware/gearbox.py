@@ -139,6 +139,13 @@ class _Crossing(wiring.Component):
         return m
 
 
+def _errors(m, crossing, domain):
+    """The crossing's underflow, or its overflow brought over, in the read ``domain``."""
+    overflow_seen = Signal()
+    m.submodules.overflow_sync = FFSynchronizer(crossing.overflow, overflow_seen, o_domain=domain)
+    return crossing.underflow | overflow_seen
+
+
 class _SteadyReader:
     """Read side of the crossing: start after the first word plus SLACK, then keep pace."""
 
@@ -189,9 +196,7 @@ class SampleWidener(wiring.Component):
         m.d.comb += q.r_en.eq(reader.started)
         with m.If(reader.started):
             m.d[self._o] += [self.wide.eq(q.r_data), self.valid.eq(1)]
-        overflow_seen = Signal()
-        m.submodules.overflow_sync = FFSynchronizer(q.overflow, overflow_seen, o_domain=self._o)
-        m.d.comb += self.error.eq(q.underflow | overflow_seen)
+        m.d.comb += self.error.eq(_errors(m, q, self._o))
         return m
 
 
@@ -228,7 +233,5 @@ class SampleNarrower(wiring.Component):
             for c in range(self.channels):
                 m.d[self._o] += self.narrow[c].eq(lanes[c].word_select(slot, n))
         m.d.comb += q.r_en.eq(reader.started & (slot == self.ratio - 1))
-        overflow_seen = Signal()
-        m.submodules.overflow_sync = FFSynchronizer(q.overflow, overflow_seen, o_domain=self._o)
-        m.d.comb += self.error.eq(q.underflow | overflow_seen)
+        m.d.comb += self.error.eq(_errors(m, q, self._o))
         return m
