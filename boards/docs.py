@@ -21,10 +21,14 @@ _PHY_TEXT = {
                  "a fabric register hands both samples over on the next rising edge (bit 0 the "
                  "rising-edge sample). Trigger outputs use SB_IO DDR outputs.",
     "ecp5-x2": "IDDRX2F input gearing: the edge clock (ECLKSYNCB, twice SCLK) samples each pin on "
-               "both edges, CLKDIVF makes SCLK, and each SCLK cycle yields 4 samples. A 2:1 gearbox "
-               "(`qnu.gateware.gearbox`) hands the core 8 samples per core cycle. ODDRX2F drives "
-               "the trigger outputs from 4 samples per SCLK cycle.",
-    "ecp5-ddr": "IDDRX1F DDR input on any pin: 2 samples per core cycle; ODDRX1F outputs.",
+               "both edges, CLKDIVF makes SCLK, and each SCLK cycle yields 4 samples. A gearbox "
+               "(`qnu.gateware.gearbox`, a clock-crossing FIFO) widens them to the core's samples per "
+               "cycle (16 per core cycle at a quarter of SCLK on the ULX3S). ODDRX2F drives the "
+               "trigger outputs from 4 samples per SCLK cycle, through the reverse gearbox.",
+    "ecp5-ddr": "IDDRX1F DDR input on any pin: 2 samples per SCLK cycle (SCLK a global clock, no "
+                "edge clock). With an `sclk` target faster than the core, a gearbox widens them to "
+                "the core's samples per cycle (8 per core cycle at a quarter of a 200 MHz SCLK on "
+                "the OrangeCrab); otherwise SCLK is the core clock. ODDRX1F outputs.",
 }
 
 

@@ -50,7 +50,7 @@ def test_phy_figures_are_consistent(name, phy):
     board = get_board(name)
     spec = board.phy(phy)
     assert 1 <= spec.channels <= WIRE_CHANNELS
-    assert spec.samples_per_cycle in (1, 2, 4, 8)
+    assert spec.samples_per_cycle in (1, 2, 4, 8, 16)
     assert spec.targets["sync"] == spec.core_hz
     assert spec.bin_ps == pytest.approx(1e12 / spec.core_hz / spec.samples_per_cycle)
     platform = board.make_platform(phy)

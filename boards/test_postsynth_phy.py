@@ -13,14 +13,14 @@ latency; an output PHY reproduces its words on the pin, bit 0 first; a
 port's ``invert`` is honoured.
 
 The ECP5 x2 input PHY followed by the gearbox (``SampleWidener``: 4 samples
-per SCLK cycle into 8 per core cycle) and the reverse (``SampleNarrower``
+per SCLK cycle into 16 per core cycle, as on the ULX3S) and the reverse (``SampleNarrower``
 into ``ECP5OutputX2``) are checked here, at the level a core sees: from the
-moment ``valid`` rises, the 8-sample words at the core clock, in order, are
+moment ``valid`` rises, the 16-sample words at the core clock, in order, are
 the pin's serial waveform at one constant latency (no sample lost,
-repeated or reordered, bit 0 earliest), and the 8-sample words handed to the
+repeated or reordered, bit 0 earliest), and the 16-sample words handed to the
 output side come out on the pin in order, bit 0 first, at one constant
 latency. The gearbox's latency depends on the phase between the clocks at
-start-up (here 93 or 96 UI in, 56 or 59 UI out, by phase), so it is found
+start-up, so it is found
 from the first words, then held to; six phases of the core clock against
 ECLK are run, on the RTL (with the same primitive models) and on the ECP5
 netlist, which agree at every phase.
@@ -49,7 +49,9 @@ INVERT = (False, True)          # channel 1's pins are inverted
 # SerialBench's step lasts UI//4 + UI//2 + UI//4, which must be exactly UI for the
 # free-running core clock to stay in step with the bench's ECLK (one PLL in silicon)
 UI = 1248
-WIDE = 8                        # samples per core cycle after the gearbox
+RATIO = 4                       # SCLK cycles per core cycle, as on the ULX3S (boards/ulx3s.py)
+WIDE = 4 * RATIO                # samples per core cycle after the gearbox
+MAX_LATENCY = 50 * WIDE         # UI: the latencies tried (the gearbox's is under 12 core cycles)
 MODULE = "qnu.boards.test_postsynth_phy"
 
 
@@ -58,8 +60,8 @@ def _ports(name):
 
 
 class WidenedTop(wiring.Component):
-    """Pins -> ECP5InputX2 -> SampleWidener -> 8 samples per ``sync`` cycle, and
-    8 samples per ``sync`` cycle -> SampleNarrower -> ECP5OutputX2 -> pins:
+    """Pins -> ECP5InputX2 -> SampleWidener -> WIDE samples per ``sync`` cycle, and
+    WIDE samples per ``sync`` cycle -> SampleNarrower -> ECP5OutputX2 -> pins:
     the ECP5 x2 front end as the timing core sees it (as in boards/top.py)."""
 
     eclk_in: In(1)
@@ -79,8 +81,8 @@ class WidenedTop(wiring.Component):
         m.submodules.clocks = clocks = ECP5EdgeClocks(init_domain="sync", hold_cycles=4)
         m.submodules.rx = rx = ECP5InputX2(_ports("pins_in"))
         m.submodules.tx = tx = ECP5OutputX2(_ports("pins_out"))
-        m.submodules.widen = widen = SampleWidener(CHANNELS, samples_in=4, ratio=2)
-        m.submodules.narrow = narrow = SampleNarrower(CHANNELS, samples_in=4, ratio=2)
+        m.submodules.widen = widen = SampleWidener(CHANNELS, samples_in=4, ratio=RATIO)
+        m.submodules.narrow = narrow = SampleNarrower(CHANNELS, samples_in=4, ratio=RATIO)
         m.d.comb += [
             clocks.eclk_in.eq(self.eclk_in), clocks.locked.eq(self.locked),
             self.ready.eq(clocks.ready),
@@ -105,7 +107,7 @@ def _find_latency(match, candidates):
 
 @cocotb.test()
 async def widened_words_follow_the_pins(dut):
-    """Pins to 8-sample core words and back, through the x2 PHYs and the gearboxes."""
+    """Pins to WIDE-sample core words and back, through the x2 PHYs and the gearboxes."""
     phase_ps = int(os.environ.get("QNU_PHASE_PS", "0"))
     rng = random.Random(31 + phase_ps)
     dut.eclk_in.value = 0
@@ -127,10 +129,10 @@ async def widened_words_follow_the_pins(dut):
         pins = dut.pins_out.value
         line[k] = [(int(pins) >> c) & 1 for c in range(CHANNELS)] if pins.is_resolvable else None
 
-    # the core clock: 8 UI, at a chosen phase to the serial bench's edges
+    # the core clock: WIDE UI, at a chosen phase to the serial bench's edges
     async def core_side():
         await Timer(phase_ps + 1, unit="ps")
-        cocotb.start_soon(Clock(dut.clk, 8 * UI, unit="ps").start())
+        cocotb.start_soon(Clock(dut.clk, WIDE * UI, unit="ps").start())
 
     words_in = []           # (UI index when read, word) for each core cycle once valid
     given = []              # (UI index when handed over, words) for each core cycle
@@ -153,25 +155,25 @@ async def widened_words_follow_the_pins(dut):
     for _ in range(40):
         await bench.step(drive, sample)
     dut.rst.value = 0
-    for _ in range(3000):
+    for _ in range(1500 * RATIO):
         await bench.step(drive, sample)
         if int(dut.ready.value) and int(dut.wide_out_valid.value) and len(words_in) > 8:
             break
     assert int(dut.ready.value), "the edge clocks start"
     assert words_in, "the widener starts"
-    for _ in range(1600):
+    for _ in range(200 * WIDE):
         await bench.step(drive, sample)
     assert int(dut.wide_in_error.value) == 0 and int(dut.wide_out_error.value) == 0
 
     # input side: word j, read at UI k_j, holds the pin bits of UIs k_j - L .. k_j - L + 7
-    # (a word's samples are one core cycle, 8 UI, of the pin), L the same for every word
-    assert all(b[0] - a[0] == 8 for a, b in zip(words_in, words_in[1:])), "one word per core cycle"
+    # (a word's samples are one core cycle, WIDE UI, of the pin), L the same for every word
+    assert all(b[0] - a[0] == WIDE for a, b in zip(words_in, words_in[1:])), "one word per core cycle"
 
     def word_in_fits(k, value, lat):
         return all(_bits(value, c, WIDE) == [pin_bits.get((k - lat + j, c), -1) ^ INVERT[c] for j in range(WIDE)]
                    for c in range(CHANNELS))
 
-    lat_in = _find_latency(lambda lat: all(word_in_fits(k, v, lat) for k, v in words_in[:4]), range(WIDE, 400))
+    lat_in = _find_latency(lambda lat: all(word_in_fits(k, v, lat) for k, v in words_in[:4]), range(WIDE, MAX_LATENCY))
     for k, value in words_in:
         assert word_in_fits(k, value, lat_in), f"input word read at UI {k} (latency {lat_in} UI)"
     assert len(words_in) > 180
@@ -186,8 +188,9 @@ async def widened_words_follow_the_pins(dut):
                                         for c in range(CHANNELS))
 
     # words handed over well before the end, so that every candidate latency is on record
-    settled = [g for g in given if last - 1200 < g[0] and g[0] + 400 + WIDE <= last]
-    lat_out = _find_latency(lambda lat: all(word_out_fits(k, w, lat) for k, w in settled[:4]), range(400))
+    settled = [g for g in given if last - 3 * MAX_LATENCY < g[0] and g[0] + MAX_LATENCY + WIDE <= last]
+    lat_out = _find_latency(lambda lat: all(word_out_fits(k, w, lat) for k, w in settled[:4]),
+                            range(MAX_LATENCY))
     on_record = [g for g in given if g[0] + lat_out + WIDE <= last]
     first = len(on_record)
     while first > 0 and word_out_fits(*on_record[first - 1], lat_out):
@@ -239,7 +242,8 @@ def test_phy_netlist(name, family, make, top, module, testcase):
     run_icarus(f"postsynth-{name}", netlist.sources, top, module, testcase=testcase, defines=netlist.defines)
 
 
-@pytest.mark.parametrize("phase_ps", [0, 1300, 3100, 5000, 7500, 9000])
+# phases of the core clock against ECLK, spread over one core cycle (WIDE UI)
+@pytest.mark.parametrize("phase_ps", [round(WIDE * UI * f) for f in (0, 0.13, 0.31, 0.5, 0.75, 0.9)])
 @pytest.mark.parametrize("level", ["rtl", "netlist"])
 def test_ecp5_x2_with_gearbox(level, phase_ps):
     if level == "netlist":

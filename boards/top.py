@@ -7,7 +7,7 @@ the platform-free :class:`~qnu.gateware.node.Node`.
 
 from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, Signal
 from amaranth.lib import io
-from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.lib.cdc import FFSynchronizer, ResetSynchronizer
 
 from qnu.gateware.node import Node
 from qnu.gateware.pulse_shaper import PulseShaper
@@ -33,8 +33,10 @@ class NodeTop(Elaboratable):
         node = m.submodules.node = self.node
         taggers = platform.request("taggers", 0, dir="-")
         triggers = platform.request("triggers", 0, dir="-")
-        samples_in, samples_out = _FRONT_ENDS[phy.kind](m, platform, self.board, phy, taggers, triggers)
+        samples_in, samples_out, status = _FRONT_ENDS[phy.kind](m, platform, self.board, phy, taggers, triggers)
         m.d.comb += node.samples.eq(samples_in)
+        for field, value in status.items():
+            m.d.comb += node.phy_status[field].eq(value)
 
         shaper = m.submodules.trigger = PulseShaper(
             phy.samples_per_cycle, round(TRIGGER_WIDTH_S * phy.core_hz * phy.samples_per_cycle))
@@ -80,6 +82,27 @@ def _reset_on_unlock(m, domain, clock, locked):
     m.submodules[f"{domain}_reset"] = ResetSynchronizer(~locked, domain=domain)
 
 
+# A front end without a gearbox runs whenever the core does.
+_NO_GEARBOX = {"inputs_running": 1, "outputs_running": 1, "input_error": 0, "output_error": 0}
+
+
+def _gearboxes(m, phy, inputs, outputs, samples_in):
+    """Widen ``inputs``' SCLK words to the core's, narrow the core's trigger words
+    to ``outputs``'; and their status, in the core's domain, for ``phy_status``."""
+    from qnu.gateware.gearbox import SampleWidener, SampleNarrower
+    ratio = phy.samples_per_cycle // samples_in
+    widen = m.submodules.widen = SampleWidener(phy.channels, samples_in=samples_in, ratio=ratio)
+    narrow = m.submodules.narrow = SampleNarrower(len(phy.outputs), samples_in=samples_in, ratio=ratio)
+    m.d.comb += [widen.narrow.eq(inputs.samples), outputs.samples.eq(narrow.narrow)]
+    # the narrower reports in SCLK's domain
+    outputs_running, output_error = Signal(), Signal()
+    m.submodules.narrow_valid_sync = FFSynchronizer(narrow.valid, outputs_running, o_domain="sync")
+    m.submodules.narrow_error_sync = FFSynchronizer(narrow.error, output_error, o_domain="sync")
+    status = {"inputs_running": widen.valid, "outputs_running": outputs_running,
+              "input_error": widen.error, "output_error": output_error}
+    return widen.wide, narrow.wide, status
+
+
 def _clock_input(m, platform, board):
     buffer = m.submodules.clock_in = io.Buffer("i", platform.request(board.clock, dir="-"))
     return buffer.i, platform.lookup(board.clock).clock.frequency
@@ -92,24 +115,36 @@ def _ice40_ddr(m, platform, board, phy, taggers, triggers):
     m.submodules.pll = ICE40PLL(platform.request(board.clock, dir="-"), params)
     inputs = m.submodules.inputs = ICE40DDRInput(taggers)
     outputs = m.submodules.outputs = ICE40DDROutput(triggers)
-    return inputs.samples, outputs.samples
+    return inputs.samples, outputs.samples, _NO_GEARBOX
 
 
 def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     from .ecp5_io import ECP5InputX1, ECP5OutputX1
     clk_in, frequency = _clock_input(m, platform, board)
-    pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, phy.core_hz))
+    if "sclk" not in phy.targets:
+        # the I/O registers on the core clock: 2 samples per core cycle
+        pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, phy.core_hz))
+        m.d.comb += pll.clk_in.eq(clk_in)
+        # nextpnr derives each PLL output's frequency constraint from the PLL itself
+        _reset_on_unlock(m, "sync", pll.outputs[0], pll.locked)
+        inputs = m.submodules.inputs = ECP5InputX1(taggers)
+        outputs = m.submodules.outputs = ECP5OutputX1(triggers)
+        return inputs.samples, outputs.samples, _NO_GEARBOX
+
+    # the I/O registers on a faster SCLK (a global clock, no edge clock: any
+    # pin will do), geared to the core clock like the x2 PHY
+    sclk_hz = phy.targets["sclk"]
+    pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, sclk_hz, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
-    # nextpnr derives each PLL output's frequency constraint from the PLL itself
-    _reset_on_unlock(m, "sync", pll.outputs[0], pll.locked)
-    inputs = m.submodules.inputs = ECP5InputX1(taggers)
-    outputs = m.submodules.outputs = ECP5OutputX1(triggers)
-    return inputs.samples, outputs.samples
+    _reset_on_unlock(m, "sclk", pll.outputs[0], pll.locked)
+    _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
+    inputs = m.submodules.inputs = ECP5InputX1(taggers, domain="sclk")
+    outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk")
+    return _gearboxes(m, phy, inputs, outputs, samples_in=2)
 
 
 def _ecp5_x2(m, platform, board, phy, taggers, triggers):
     from .ecp5_io import ECP5EdgeClocks, ECP5InputX2, ECP5OutputX2
-    from qnu.gateware.gearbox import SampleWidener, SampleNarrower
     clk_in, frequency = _clock_input(m, platform, board)
     sclk_hz = phy.targets["sclk"]
     # CLKOP: the edge clock (twice the gearing's SCLK); CLKOS: the core clock
@@ -121,11 +156,7 @@ def _ecp5_x2(m, platform, board, phy, taggers, triggers):
     m.d.comb += [edge.eclk_in.eq(pll.outputs[0]), edge.locked.eq(pll.locked)]
     inputs = m.submodules.inputs = ECP5InputX2(taggers)
     outputs = m.submodules.outputs = ECP5OutputX2(triggers)
-    ratio = phy.samples_per_cycle // 4
-    widen = m.submodules.widen = SampleWidener(phy.channels, samples_in=4, ratio=ratio)
-    narrow = m.submodules.narrow = SampleNarrower(len(phy.outputs), samples_in=4, ratio=ratio)
-    m.d.comb += [widen.narrow.eq(inputs.samples), outputs.samples.eq(narrow.narrow)]
-    return widen.wide, narrow.wide
+    return _gearboxes(m, phy, inputs, outputs, samples_in=4)
 
 
 _FRONT_ENDS = {

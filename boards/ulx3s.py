@@ -1,4 +1,5 @@
-"""ULX3S (ECP5 LFE5U-85F, speed 6): IDDRX2F gearing, 8 channels, 2.5 ns bins."""
+"""ULX3S (ECP5 LFE5U-85F, speed 6): IDDRX2F gearing, 8 channels, 1.25 ns bins;
+or IDDRX1F, 16 channels, 2.5 ns bins."""
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
@@ -9,6 +10,8 @@ from .board import Board, Phy
 # pairs 14..21 are the header's right-bank pairs. ODDRX2F also works on the
 # complement pin, which carries the trigger.
 X2_INPUTS = tuple(f"{pair}+" for pair in range(14, 22))
+# DDR (IDDRX1F) works on any pin: both pins of pairs 0..7
+DDR_INPUTS = tuple(f"{pair}{side}" for pair in range(8) for side in "+-")
 
 BOARD = Board(
     name="ulx3s",
@@ -19,12 +22,17 @@ BOARD = Board(
     connector=("gpio", 0),
     io_attrs={"IO_TYPE": "LVCMOS33"},
     phys={
-        # IDDRX2F: 4 samples per 100 MHz SCLK cycle (200 MHz edge clock, 400 Mb/s),
-        # widened to 8 per 50 MHz core cycle: 2.5 ns bins. The 16-channel core
-        # does not reach the 100 MHz that 1.25 ns bins would need (see docs/boards.md).
-        "x2": Phy("ecp5-x2", core_hz=50e6, samples_per_cycle=8,
-                  targets={"sync": 50e6, "sclk": 100e6},
+        # IDDRX2F: 4 samples per 200 MHz SCLK cycle (400 MHz edge clock, 800 Mb/s),
+        # widened 4:1 to 16 per 50 MHz core cycle: 1.25 ns bins. The core runs at
+        # a quarter of SCLK because its merger does not reach 100 MHz (docs/boards.md).
+        "x2": Phy("ecp5-x2", core_hz=50e6, samples_per_cycle=16,
+                  targets={"sync": 50e6, "sclk": 200e6},
                   inputs=X2_INPUTS, outputs=("14-",)),
+        # IDDRX1F on any 16 pins: 2 samples per 200 MHz SCLK cycle, widened 4:1
+        # to 8 per 50 MHz core cycle: 2.5 ns bins, 16 channels.
+        "ddr": Phy("ecp5-ddr", core_hz=50e6, samples_per_cycle=8,
+                   targets={"sync": 50e6, "sclk": 200e6},
+                   inputs=DDR_INPUTS, outputs=("8+",)),
     },
     # 32-bit pulse-phase logic: periods up to 10 s (ULX3S) or 44 s (OrangeCrab),
     # and a shorter critical path than 64 bits

@@ -182,7 +182,11 @@ class SampleWidener(wiring.Component):
         # input side: gather `ratio` words, earliest in the low bits, then push
         slot = Signal(range(self.ratio))
         last = slot == self.ratio - 1
-        gathered = [Signal(n * (self.ratio - 1), name=f"gathered{c}") for c in range(self.channels)]
+        # data registers have no reset: only the control state does, so the
+        # fast domain's reset net stays small (at 200 MHz its fan-out was the
+        # longest path); the words written before the reader starts are never read
+        gathered = [Signal(n * (self.ratio - 1), name=f"gathered{c}", reset_less=True)
+                    for c in range(self.channels)]
         for c, lane in enumerate(_lanes(q.w_data, self.channels, wide_n)):
             m.d.comb += lane.eq(Cat(gathered[c], self.narrow[c]))
             for k in range(self.ratio - 1):
@@ -229,9 +233,12 @@ class SampleNarrower(wiring.Component):
         slot = Signal(range(self.ratio))
         with m.If(reader.started):
             m.d[self._o] += [slot.eq(Mux(slot == self.ratio - 1, 0, slot + 1)), self.valid.eq(1)]
-            lanes = _lanes(q.r_data, self.channels, wide_n)
-            for c in range(self.channels):
-                m.d[self._o] += self.narrow[c].eq(lanes[c].word_select(slot, n))
-        m.d.comb += q.r_en.eq(reader.started & (slot == self.ratio - 1))
+        # no reset on the output word (a small reset net in the fast domain):
+        # it is all zeros until the reader has started
+        narrow = Signal.like(self.narrow, reset_less=True)
+        lanes = _lanes(q.r_data, self.channels, wide_n)
+        for c in range(self.channels):
+            m.d[self._o] += narrow[c].eq(Mux(reader.started, lanes[c].word_select(slot, n), 0))
+        m.d.comb += [self.narrow.eq(narrow), q.r_en.eq(reader.started & (slot == self.ratio - 1))]
         m.d.comb += self.error.eq(_errors(m, q, self._o))
         return m

@@ -1,7 +1,7 @@
 """Merge the channels' queues into one stream in timestamp order."""
 
-from amaranth.hdl import Module, Signal, Mux
-from amaranth.lib import wiring, stream, data
+from amaranth.hdl import Array, Module, Signal, Mux
+from amaranth.lib import wiring, stream, data, memory
 from amaranth.lib.wiring import In, Out
 
 from .event import TIME_WIDTH, LOST_WIDTH, EventKind, entry_layout, event_layout
@@ -34,6 +34,14 @@ class EventMerger(wiring.Component):
     compared correctly while their keys are less than ``2**(key_width-1)``
     ticks apart.
 
+    Only the key and the channel number travel through the tree: every
+    stage's choice enables each of its registers, so the narrower they are
+    the shorter that path. The rest of an entry (timestamp, kind, lost
+    count) waits in a small per-channel FIFO, written when the leaf takes
+    the entry; a channel's entries leave the tree in the order they entered
+    it, so the oldest entry in channel ``c``'s FIFO belongs to the next
+    channel-``c`` key out of the root. An output register joins the two.
+
     One entry leaves per cycle while ``events.ready`` is high. ``depth`` is
     the number of registers (cycles) between a queue head and ``events``.
     """
@@ -50,10 +58,15 @@ class EventMerger(wiring.Component):
             "events": Out(stream.Signature(event_layout(channels))),
         })
 
+    #: entries per channel the payload FIFOs hold: at most two (a register
+    #: and its skid) per register between a leaf and the output register
+    PAYLOAD_DEPTH = 16
+
     @staticmethod
     def stages(channels):
-        """Registers from a queue head to the output: the leaf, then one per tree level."""
-        return 1 + (channels - 1).bit_length()
+        """Registers from a queue head to the output: the leaf, one per tree level,
+        and the output register that joins key and payload."""
+        return 2 + (channels - 1).bit_length()
 
     def _older_or_equal(self, a, b):
         # a at or before b on the wrapping key circle (keys less than half a turn apart)
@@ -62,10 +75,34 @@ class EventMerger(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         kw, n = self.key_width, self.ticks_per_cycle
-        candidate = data.StructLayout({
-            "key": kw, "timestamp": TIME_WIDTH,
-            "channel": max(1, (self.channels - 1).bit_length()), "kind": EventKind, "lost": LOST_WIDTH,
-        })
+        candidate = data.StructLayout({"key": kw, "channel": max(1, (self.channels - 1).bit_length())})
+        payload = data.StructLayout({"timestamp": TIME_WIDTH, "kind": EventKind, "lost": LOST_WIDTH})
+        assert 2 * (self.depth - 1) <= self.PAYLOAD_DEPTH, "too many channels for the payload FIFOs"
+
+        # per channel: the payloads of the entries its leaf has taken, oldest first
+        ptr_width = (self.PAYLOAD_DEPTH - 1).bit_length()
+        payload_heads = []          # the oldest payload of each channel (read asynchronously)
+        payload_pops = []
+        for c in range(self.channels):
+            fifo = memory.Memory(shape=payload, depth=self.PAYLOAD_DEPTH, init=[])
+            m.submodules[f"payloads{c}"] = fifo
+            write, read = fifo.write_port(), fifo.read_port(domain="comb")
+            w_ptr, r_ptr = Signal(ptr_width, name=f"payloads{c}_w"), Signal(ptr_width, name=f"payloads{c}_r")
+            port = self.inputs[c]
+            m.d.comb += [
+                write.addr.eq(w_ptr), write.en.eq(port.valid & port.ready),
+                write.data.timestamp.eq(port.payload.timestamp),
+                write.data.kind.eq(port.payload.kind),
+                write.data.lost.eq(port.payload.lost),
+                read.addr.eq(r_ptr),
+            ]
+            with m.If(write.en):
+                m.d.sync += w_ptr.eq(w_ptr + 1)
+            pop = Signal(name=f"payloads{c}_pop")
+            with m.If(pop):
+                m.d.sync += r_ptr.eq(r_ptr + 1)
+            payload_heads.append(read.data)
+            payload_pops.append(pop)
 
         limits = {}
 
@@ -85,8 +122,8 @@ class EventMerger(wiring.Component):
             """An output register with a skid register behind it: the ready
             towards the inputs (``accept``) is a register, so no combinational
             path runs from the output down the tree. Returns (out, accept)."""
-            out = stream.Signature(candidate).create(path=(name,))
-            skid = Signal(candidate, name=f"{name}_skid")
+            out = stream.Signature(chosen.shape()).create(path=(name,))
+            skid = Signal(chosen.shape(), name=f"{name}_skid")
             skid_valid = Signal(name=f"{name}_skid_valid")
             accept = ~skid_valid
             taking = accept & incoming
@@ -109,13 +146,7 @@ class EventMerger(wiring.Component):
             # registered skid state on the queue's read enable
             port = self.inputs[c]
             chosen = Signal(candidate, name=f"leaf{c}_chosen")
-            m.d.comb += [
-                chosen.key.eq(port.payload.key),
-                chosen.timestamp.eq(port.payload.timestamp),
-                chosen.channel.eq(c),
-                chosen.kind.eq(port.payload.kind),
-                chosen.lost.eq(port.payload.lost),
-            ]
+            m.d.comb += [chosen.key.eq(port.payload.key), chosen.channel.eq(c)]
             out, accept = register(f"leaf{c}", port.valid, chosen)
             m.d.comb += port.ready.eq(accept)
             return out, 1
@@ -150,14 +181,24 @@ class EventMerger(wiring.Component):
             return stage(f"merge_{lo}_{hi}", a, lag_a, b, lag_b)
 
         root, lag = tree(0, self.channels)
-        assert lag == self.depth
+        assert lag == self.depth - 1
 
+        # the output register: the root's channel and its oldest payload
+        event = Signal(self.events.payload.shape(), name="event")
+        head = Array(payload_heads)[root.payload.channel]
         m.d.comb += [
-            self.events.valid.eq(root.valid),
-            self.events.payload.timestamp.eq(root.payload.timestamp),
-            self.events.payload.channel.eq(root.payload.channel),
-            self.events.payload.kind.eq(root.payload.kind),
-            self.events.payload.lost.eq(root.payload.lost),
-            root.ready.eq(self.events.ready),
+            event.channel.eq(root.payload.channel),
+            event.timestamp.eq(head.timestamp),
+            event.kind.eq(head.kind),
+            event.lost.eq(head.lost),
+        ]
+        out, accept = register("out", root.valid, event)
+        m.d.comb += root.ready.eq(accept)
+        for c, pop in enumerate(payload_pops):
+            m.d.comb += pop.eq(root.valid & accept & (root.payload.channel == c))
+        m.d.comb += [
+            self.events.valid.eq(out.valid),
+            self.events.payload.eq(out.payload),
+            out.ready.eq(self.events.ready),
         ]
         return m

@@ -15,9 +15,15 @@ from .protocol import CommandEngine
 from .eventframer import EventFramer
 from .registers import RegisterBank
 
-__all__ = ["Node"]
+__all__ = ["Node", "PHY_STATUS"]
 
 RX_BUFFER = 512     # bytes: a whole request arriving while a long EVENTS frame goes out
+
+#: what a board's sample front end reports (register ``phy_status``); a PHY
+#: without a gearbox runs whenever the core does and has no errors
+PHY_STATUS = data.StructLayout({
+    "inputs_running": 1, "outputs_running": 1, "input_error": 1, "output_error": 1,
+})
 
 
 class Node(wiring.Component):
@@ -69,6 +75,8 @@ class Node(wiring.Component):
             # for a board's output PHY
             "pulse":   Out(1),
             "pulse_offset": Out(range(samples_per_cycle)),
+            # the board's front end, for the phy_status register
+            "phy_status": In(PHY_STATUS, init={"inputs_running": 1, "outputs_running": 1}),
         })
 
     def elaborate(self, platform):
@@ -119,6 +127,7 @@ class Node(wiring.Component):
             "time_lo": core.now[:32],
             "time_hi": time_hi,
             "pulses_missed": core.pulses_missed,
+            "phy_status": self.phy_status.as_value(),
             "err_framing": err_framing,
             "err_overrun": err_overrun,
             "err_crc": engine.err_crc,

@@ -47,7 +47,7 @@ def simulate(n, settings, words, *, depth=8, ready=lambda cycle: True, extra=100
     return out, counts
 
 
-@pytest.mark.parametrize("n", [1, 2, 4, 8])
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
 def test_channel_matches_model(n):
     rng = np.random.default_rng(n)
     bin_ps = 1000

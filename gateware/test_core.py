@@ -17,6 +17,8 @@ CORES = {"large": {}, "small": SMALL}
 @pytest.mark.parametrize("name,n,channels,size", [
     *[(name, 2, 3, "large") for name in scenarios.SCENARIOS if name != "limits"],
     ("limits", 8, 8, "large"),
+    ("every_position", 16, 3, "large"),     # the ULX3S: 16 samples per core cycle
+    ("poisson", 16, 3, "large"),
     *[(name, 2, 4, "small") for name in scenarios.SCENARIOS if name != "limits"],
     # the longest delay at N=2 takes 32768 cycles: a minute in the simulator
     pytest.param("limits", 2, 4, "small", marks=pytest.mark.slow),
@@ -105,7 +107,7 @@ def test_pulse_output_marks_each_second():
     sim.run()
 
 
-@pytest.mark.parametrize("n,channels,size", [(1, 2, "large"), (8, 2, "large"), (4, 16, "large"), (2, 5, "large"),
+@pytest.mark.parametrize("n,channels,size", [(1, 2, "large"), (8, 2, "large"), (16, 2, "large"), (4, 16, "large"), (2, 5, "large"),
                                             (2, 4, "small"), (1, 2, "small")])
 def test_latency(n, channels, size):
     core = TimingCore(channels=channels, samples_per_cycle=n, **CORES[size])

@@ -125,6 +125,11 @@ def test_other_ratios():
          sclk_reset_cycles=2, slow_cycles=120)
     _run(SampleNarrower(channels=2, samples_in=2, ratio=4), fast_in=False, phase_ns=1.1,
          sclk_reset_cycles=2, slow_cycles=120)
+    # the ULX3S: 4 samples per 200 MHz SCLK cycle, 16 per 50 MHz core cycle
+    _run(SampleWidener(channels=3, samples_in=4, ratio=4), fast_in=True, phase_ns=2.7,
+         sclk_reset_cycles=3, slow_cycles=120)
+    _run(SampleNarrower(channels=2, samples_in=4, ratio=4), fast_in=False, phase_ns=1.3,
+         sclk_reset_cycles=1, sync_reset_cycles=2, slow_cycles=120)
 
 
 def test_bad_arguments():

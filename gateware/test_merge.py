@@ -49,9 +49,12 @@ def test_merger_orders_every_entry(channels, n, ready_fn):
                 for c in range(channels):
                     if rng.random() < ready_fn.rate / channels:
                         tick = local + int(rng.integers(n))
-                        entry = (tick + int(delays[c]), cycle)
+                        # kind and lost vary per entry: they must leave with their own key
+                        kind = [EventKind.RISING, EventKind.FALLING, EventKind.OVERFLOW][int(rng.integers(3))]
+                        lost = int(rng.integers(2 ** 32))
+                        entry = (tick + int(delays[c]), kind, lost)
                         pending[c].append((cycle + LATENCY, entry))
-                        sent.append((entry[0], c))
+                        sent.append((entry[0], c, kind, lost))
             for c in range(channels):
                 while pending[c] and pending[c][0][0] <= cycle:
                     queues[c].append(pending[c].popleft()[1])
@@ -60,7 +63,8 @@ def test_merger_orders_every_entry(channels, n, ready_fn):
                 if queues[c]:
                     ctx.set(port.payload.key, queues[c][0][0] % 2 ** key_width)
                     ctx.set(port.payload.timestamp, queues[c][0][0])
-                    ctx.set(port.payload.kind, EventKind.RISING)
+                    ctx.set(port.payload.kind, queues[c][0][1])
+                    ctx.set(port.payload.lost, queues[c][0][2])
             ctx.set(dut.local, local % 2 ** key_width)
             ctx.set(dut.events.ready, ready_fn(rng, cycle))
             _, _, *sampled = await ctx.tick().sample(
@@ -68,7 +72,7 @@ def test_merger_orders_every_entry(channels, n, ready_fn):
                 *[p.ready for p in dut.inputs])
             valid, ready, payload, *popped = sampled
             if valid and ready:
-                got.append((payload.timestamp, payload.channel))
+                got.append((payload.timestamp, payload.channel, payload.kind, payload.lost))
             for c in range(channels):
                 if popped[c] and queues[c]:     # a transfer: valid (a head offered) and ready
                     queues[c].popleft()
@@ -87,7 +91,7 @@ def test_merger_latency(channels):
     whichever channel it comes from; the FIFO pop never waits for the tree."""
     n = 4
     dut = EventMerger(channels=channels, key_width=32, horizon=(LATENCY - 1) * n, ticks_per_cycle=n)
-    assert dut.depth == 1 + (channels - 1).bit_length()
+    assert dut.depth == 2 + (channels - 1).bit_length()
 
     async def bench(ctx):
         ctx.set(dut.events.ready, 1)

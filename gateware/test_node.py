@@ -129,6 +129,25 @@ def test_registers_and_refusals():
     run(bench)
 
 
+def test_phy_status_reports_the_front_end():
+    """The register follows the board's front-end flags; a front end that drives none reads running."""
+    address = register_map(CHANNELS)["phy_status"].address
+    read = struct.pack("<HB", address, 1)
+
+    async def bench(ctx, dut, host):
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 1, read)
+        assert (kind, struct.unpack("<I", payload)[0]) == (wire.Reply.OK, 0b0011)
+        ctx.set(dut.phy_status.inputs_running, 1)
+        ctx.set(dut.phy_status.outputs_running, 0)
+        ctx.set(dut.phy_status.input_error, 1)
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 2, read)
+        assert struct.unpack("<I", payload)[0] == 0b0101
+        ctx.set(dut.phy_status.as_value(), 0b1010)
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 3, read)
+        assert struct.unpack("<I", payload)[0] == 0b1010
+    run(bench)
+
+
 def test_events_read_back():
     regs = register_map(CHANNELS)
 

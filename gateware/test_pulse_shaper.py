@@ -16,7 +16,7 @@ def ideal_waveform(starts, width, ticks):
     return wave
 
 
-@pytest.mark.parametrize("n,width", [(1, 1), (2, 1), (2, 5), (4, 3), (4, 4), (8, 1), (8, 21)])
+@pytest.mark.parametrize("n,width", [(1, 1), (2, 1), (2, 5), (4, 3), (4, 4), (8, 1), (8, 21), (16, 1), (16, 37)])
 def test_pulse_lands_on_its_tick(n, width):
     rng = random.Random(n * 100 + width)
     cycles = 200

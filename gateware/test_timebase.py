@@ -49,7 +49,7 @@ class TimebaseModel:
             self.resync_start = self.time
 
 
-@pytest.mark.parametrize("n", [1, 2, 4, 8])
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
 def test_timebase_against_model(n):
     rng = random.Random(n)
     period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)

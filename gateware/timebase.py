@@ -38,8 +38,8 @@ class Timebase(wiring.Component):
     """
 
     def __init__(self, samples_per_cycle, default_period, period_width=TIME_WIDTH):
-        if samples_per_cycle not in (1, 2, 4, 8):
-            raise ValueError(f"samples_per_cycle must be 1, 2, 4 or 8, not {samples_per_cycle}")
+        if samples_per_cycle not in (1, 2, 4, 8, 16):
+            raise ValueError(f"samples_per_cycle must be 1, 2, 4, 8 or 16, not {samples_per_cycle}")
         if default_period < MIN_PERIOD:
             raise ValueError(f"period must be at least {MIN_PERIOD} fine ticks")
         if default_period >= 2 ** period_width:

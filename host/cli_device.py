@@ -48,6 +48,7 @@ def info(args):
         print(f"clock          {i.clock_hz:,} Hz, {i.samples_per_cycle} samples/cycle, "
               f"fine tick {float(clock.bin_ps):g} ps")
         print(f"time           {dev.read_time():,} ticks")
+        print(f"front end      {dev.phy_status()}")
         link = dev.regs.read(*(r.name for r in dev.regs.map if r.name.startswith("err_")),
                              "frames_ok", "records_sent")
         print("link           " + ", ".join(f"{k} {v}" for k, v in link.items()))

@@ -22,7 +22,7 @@ from qnu.host.units import TickClock
 from qnu.regmap import register_map
 from qnu.wire import Command
 
-__all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates"]
+__all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates", "PhyStatus"]
 
 _MASK32 = 0xFFFFFFFF
 _MAX_TICKS16 = 0xFFFF     # delay and dead time registers are 16 bits of fine ticks
@@ -66,6 +66,28 @@ class CountRates:
     events_hz: np.ndarray
     lost_hz: np.ndarray
     interval_s: float
+
+
+@dataclass(frozen=True)
+class PhyStatus:
+    inputs_running: bool
+    outputs_running: bool
+    input_error: bool
+    output_error: bool
+
+    @property
+    def ok(self):
+        return self.inputs_running and self.outputs_running and not (self.input_error or self.output_error)
+
+    def __str__(self):
+        if self.ok:
+            return "running"
+        words = [f"{side} {state}" for side, running, error in
+                 (("inputs", self.inputs_running, self.input_error),
+                  ("outputs", self.outputs_running, self.output_error))
+                 for state in [("GEARBOX ERROR: samples lost or repeated" if error else
+                                "running" if running else "NOT RUNNING")]]
+        return ", ".join(words)
 
 
 class Device:
@@ -163,6 +185,13 @@ class Device:
         events = np.array([values[f"ch{c}_events"] for c in range(self.channels)], dtype=np.int64)
         lost = np.array([values[f"ch{c}_lost"] for c in range(self.channels)], dtype=np.int64)
         return Counters(events, lost, (before + after) // 2)
+
+    def phy_status(self):
+        """The board's sample front end, as :class:`PhyStatus`: whether input samples
+        reach the core and the trigger outputs run, and whether a gearbox ever
+        lost or repeated samples (sticky until the node is reset)."""
+        f = field_values(self.regs.map["phy_status"], self.regs.phy_status)
+        return PhyStatus(**{k: bool(v) for k, v in f.items()})
 
     def count_rates(self, interval_s=1.0):
         """Events and lost per second of each channel, from counters read ``interval_s`` apart."""

@@ -30,6 +30,7 @@ def test_info_identifies_the_node(node, capsys):
     assert code == 0
     assert "build id       0xfa4e0001" in out and "fine tick 2500 ps" in out
     assert "err_crc 0" in out and "records_sent 0" in out
+    assert "front end      running" in out
     assert [line.split()[-2:] for line in out.splitlines() if line.lstrip().startswith("1 ")] == [["12", "3"]]
 
 

@@ -29,6 +29,16 @@ def test_identify_gives_the_configuration_and_clock(dev):
     assert dev.channels == 2 and dev.clock.bin_ps == 2500
 
 
+def test_phy_status_names_a_gearbox_error(dev, node):
+    assert dev.phy_status().ok and str(dev.phy_status()) == "running"
+    node.set_register("phy_status", 0b0101)          # inputs running with a gearbox error; outputs stopped
+    status = dev.phy_status()
+    assert (status.inputs_running, status.outputs_running, status.input_error, status.output_error) == \
+        (True, False, True, False)
+    assert not status.ok
+    assert str(status) == "inputs GEARBOX ERROR: samples lost or repeated, outputs NOT RUNNING"
+
+
 def test_another_protocol_version_is_refused_with_what_to_do():
     with FakeNode(protocol_version=2) as node:
         with pytest.raises(VersionMismatch, match=r"speaks protocol version 2, this host library speaks "

@@ -17,8 +17,8 @@ class TickClock:
     """
 
     def __init__(self, clock_hz, samples_per_cycle):
-        if samples_per_cycle not in (1, 2, 4, 8):
-            raise ValueError(f"samples_per_cycle must be 1, 2, 4 or 8, not {samples_per_cycle}")
+        if samples_per_cycle not in (1, 2, 4, 8, 16):
+            raise ValueError(f"samples_per_cycle must be 1, 2, 4, 8 or 16, not {samples_per_cycle}")
         if clock_hz <= 0:
             raise ValueError(f"clock_hz must be positive, not {clock_hz}")
         self.clock_hz = clock_hz

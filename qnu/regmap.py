@@ -84,7 +84,7 @@ _GLOBAL = [
     ("magic",          0x0000, "ro", 32, 0, "The constant 0x514E5531 ('QNU1').", (), "const:magic"),
     ("build_id",       0x0001, "ro", 32, 0, "Identifies the gateware build.", (), "const:build_id"),
     ("config",         0x0002, "ro", 32, 0, "What this node has.",
-     (Field("channels", 0, 8, "tagging channels"), Field("samples_per_cycle", 8, 4, "input samples per system cycle"),
+     (Field("channels", 0, 8, "tagging channels"), Field("samples_per_cycle", 8, 8, "input samples per system cycle"),
       Field("protocol_version", 16, 8, "wire protocol version")), "const:config"),
     ("clock_hz",       0x0003, "ro", 32, 0, "System clock frequency in Hz.", (), "const:clock_hz"),
     ("scratch",        0x0004, "rw", 32, 0, "Free for the host: reads back what was written.", (), ""),
@@ -98,6 +98,12 @@ _GLOBAL = [
                                             "(default: one second).", (), ""),
     ("pulse_period_hi", 0x000E, "rw", 32, 0, "Pulse period, high word.", (), ""),
     ("pulses_missed",  0x000F, "ro", 32, 0, "Pulses not produced while the pulse phase was recomputed.", (), "pulses_missed"),
+    ("phy_status",     0x0010, "ro", 4, 0b0011, "The board's sample front end: its PHYs and gearboxes.",
+     (Field("inputs_running", 0, 1, "input samples reach the core"),
+      Field("outputs_running", 1, 1, "the trigger outputs' gearbox runs"),
+      Field("input_error", 2, 1, "the input gearbox found its FIFO empty or full: samples were lost or "
+                                 "repeated, the clock ratio is broken (sticky until reset)"),
+      Field("output_error", 3, 1, "the same for the output gearbox")), "phy_status"),
     ("err_framing",    0x0020, "ro", 32, 0, "UART bytes received with a bad stop bit.", (), "err:framing"),
     ("err_crc",        0x0021, "ro", 32, 0, "Frames dropped for a bad CRC.", (), "err:crc"),
     ("err_length",     0x0022, "ro", 32, 0, "Frames dropped for a length that does not fit their command "

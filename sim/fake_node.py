@@ -119,6 +119,11 @@ class FakeNode:
         with self._lock:
             self._counters[channel] = (events, lost, rate_hz, time.monotonic())
 
+    def set_register(self, name, value):
+        """Give a register a value, as the gateware's sources would (e.g. ``phy_status``)."""
+        with self._lock:
+            self._set(name, value)
+
     def register(self, name):
         """The stored value of a register, as the gateware would hold it."""
         with self._lock:

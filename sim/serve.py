@@ -21,7 +21,7 @@ def add_parser(sub):
     p.add_argument("--backend", choices=("verilator", "amaranth"), default="verilator",
                    help="verilator: compiled, fast (default); amaranth: portable, slow")
     p.add_argument("--channels", type=int, default=4)
-    p.add_argument("--samples-per-cycle", type=int, choices=(1, 2, 4, 8), default=4)
+    p.add_argument("--samples-per-cycle", type=int, choices=(1, 2, 4, 8, 16), default=4)
     p.add_argument("--clock-hz", type=int, default=100_000_000, help="system clock of the simulated node")
     p.add_argument("--divisor", type=int, default=None,
                    help="UART clock cycles per bit (default 8: a fast simulated link)")
