@@ -3,7 +3,7 @@
 ``SampleWidener(channels, samples_in=4, ratio=2, i_domain="sclk", o_domain="sync")``
 turns ``samples_in`` samples per ``i_domain`` cycle (an ECP5 x2 input PHY: 4
 samples at 200 MHz) into ``samples_in * ratio`` samples per ``o_domain`` cycle
-(8 samples at the 100 MHz core clock). ``SampleNarrower`` (same arguments,
+(on the ULX3S, ``ratio=4``: 16 samples at the 50 MHz core clock). ``SampleNarrower`` (same arguments,
 ``i_domain="sync"``, ``o_domain="sclk"``) is the reverse, for output PHYs.
 
 Sample order is the timing core's: ``ArrayLayout(N, channels)``, word ``[c]``
@@ -13,26 +13,28 @@ earliest first, make one wide word (narrow word 0 in bits 0..N-1), and no
 sample is ever lost, duplicated or reordered.
 
 Both clocks come from one PLL, so their rates are exactly ``ratio`` : 1, but
-their phase is fixed only at power-up. The crossing is therefore a FIFO safe
-at any phase (``DEPTH`` words of the slower side), built for the 200 MHz side
-of an ECP5 at speed grade 6: because both sides move one word per slow-clock
-cycle for good once started, its pointers are plain counters, and the Gray
-copies that cross the clocks serve only to start the reader and to check the
-fill level, on registered paths (a general ``AsyncFIFO`` decodes the crossed
-pointer on its read-enable path, which does not reach 200 MHz there). The
-reading side waits for the first word, lets ``SLACK`` more cycles pass (room
-for a pointer synchroniser that, near a setup edge, takes a cycle more or less
-in silicon), then reads one word per slow-clock cycle for good: with equal
-rates the fill level stays constant, so the latency is constant from then on.
-The writer holds off until the reading side is out of reset, so the order in
-which the two domains leave reset does not matter. The latency is fixed at
-each start but depends on the phase and on the reset release (within a few
-slow-clock cycles, not known at build time; under 12 slow-clock cycles, in
-simulation 80-90 ns for the widener at 100/200 MHz): a timestamp offset
-to calibrate once per power-up, as for any cable. Resetting one domain alone
-while running is not supported: reset both. ``valid`` (output side) rises when the output stream starts;
-``error`` (sticky, output side) reports the FIFO ever being found empty when a
-word was due, or full when one arrived, which equal clocks never cause.
+their phase is fixed only at power-up. Each crossing is therefore a ring of
+``DEPTH`` words of the slower side in LUT RAM, safe at any phase, built for
+the 200 MHz side of an ECP5 at speed grade 6: because both sides move one
+word per slow-clock cycle for good once started, the pointers are plain
+counters, and the Gray copies that cross the clocks serve only to start the
+reader and to check the distance between the two, on registered paths (a
+general ``AsyncFIFO`` decodes the crossed pointer on its read-enable path,
+which does not reach 200 MHz there). With equal rates the distance stays
+constant, so the latency is constant from the start on; it depends on the
+phase and on when the reader started (a few slow-clock cycles, not known at
+build time; under 12, in simulation about 100 ns at 50/200 MHz): a timestamp
+offset to calibrate once per power-up, as for any cable.
+
+``SampleWidener`` (the fast side writes) keeps one ring per channel and no
+reset or shared signal on its fast side at all (see the class). ``SampleNarrower``
+(the fast side reads; one or a few trigger outputs) uses one FIFO whose writer
+holds off until the reading side is out of reset, and whose reader waits for
+the first word plus ``SLACK`` cycles; reset both of its domains together.
+``valid`` (output side) rises when the output stream starts; ``error``
+(sticky, output side) reports the distance between writer and reader ever
+leaving its safe range (a word due that is not there, or one overwritten
+before it was read), which clocks at exactly ``ratio`` : 1 never cause.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -44,7 +46,7 @@ __all__ = ["SampleWidener", "SampleNarrower"]
 
 DEPTH = 16      # words of the slower side: room for pointer-synchroniser delay both ways
                 # (an ECP5 LUT RAM is 16 deep anyway)
-SLACK = 2       # read-side cycles waited after the first word, before reading steadily
+SLACK = 2       # words the reader stays behind the writer as it sees it (a synchroniser may take a cycle more)
 
 
 def _check(component, channels, samples_in, ratio):
@@ -139,10 +141,10 @@ class _Crossing(wiring.Component):
         return m
 
 
-def _errors(m, crossing, domain):
+def _errors(m, crossing, domain, name="fifo"):
     """The crossing's underflow, or its overflow brought over, in the read ``domain``."""
-    overflow_seen = Signal()
-    m.submodules.overflow_sync = FFSynchronizer(crossing.overflow, overflow_seen, o_domain=domain)
+    overflow_seen = Signal(name=f"{name}_overflow_seen")
+    m.submodules[f"{name}_overflow_sync"] = FFSynchronizer(crossing.overflow, overflow_seen, o_domain=domain)
     return crossing.underflow | overflow_seen
 
 
@@ -161,7 +163,21 @@ class _SteadyReader:
 
 
 class SampleWidener(wiring.Component):
-    """``ratio`` narrow words per ``o_domain`` cycle into one wide word; ``valid`` once started."""
+    """``ratio`` narrow words per ``o_domain`` cycle into one wide word; ``valid`` once started.
+
+    The writing side has no reset and no input but the samples: per channel,
+    a free-running slot counter gathers ``ratio`` words and writes them to a
+    LUT RAM ring at a free-running pointer, from configuration on. Nothing
+    fans in from elsewhere, so at a 200 MHz SCLK no net has to cross the
+    chip (a shared reset, start or write enable did, and was the longest
+    path). The channels' counters start from the same initial values on the
+    same clock, so they move in lockstep. The reading side places itself:
+    once it has seen channel 0's pointer (Gray-coded, synchronised) move, it
+    reads ``SLACK`` words behind it, one per cycle for good; it may be reset
+    at any time and places itself again. ``error`` (sticky) reports any
+    channel's distance between writer and reader leaving its safe range,
+    which clocks at exactly ``ratio`` : 1 never cause.
+    """
 
     def __init__(self, channels, samples_in=4, ratio=2, *, i_domain="sclk", o_domain="sync"):
         _check(self, channels, samples_in, ratio)
@@ -176,31 +192,66 @@ class SampleWidener(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        i, o = self._i, self._o
         n, wide_n = self.samples_in, self.samples_in * self.ratio
-        m.submodules.fifo = q = _Crossing(wide_n * self.channels, w_domain=self._i, r_domain=self._o)
+        ptr_width = (DEPTH - 1).bit_length() + 1       # one bit more than the address: levels
 
-        # input side: gather `ratio` words, earliest in the low bits, then push
-        slot = Signal(range(self.ratio))
-        last = slot == self.ratio - 1
-        # data registers have no reset: only the control state does, so the
-        # fast domain's reset net stays small (at 200 MHz its fan-out was the
-        # longest path); the words written before the reader starts are never read
-        gathered = [Signal(n * (self.ratio - 1), name=f"gathered{c}", reset_less=True)
-                    for c in range(self.channels)]
-        for c, lane in enumerate(_lanes(q.w_data, self.channels, wide_n)):
-            m.d.comb += lane.eq(Cat(gathered[c], self.narrow[c]))
+        r_ptr = Signal(ptr_width)
+        seen = []                                       # each channel's write pointer, in `o`
+        read_data = []
+        for c in range(self.channels):
+            # writing side: reset-less, free-running
+            slot = Signal(range(self.ratio), name=f"slot{c}", reset_less=True)
+            w_ptr = Signal(ptr_width, name=f"w_ptr{c}", reset_less=True)
+            gathered = Signal(n * (self.ratio - 1), name=f"gathered{c}", reset_less=True)
+            last = slot == self.ratio - 1
             for k in range(self.ratio - 1):
                 with m.If(slot == k):
-                    m.d[self._i] += gathered[c][k * n:(k + 1) * n].eq(self.narrow[c])
-        m.d[self._i] += slot.eq(Mux(last, 0, slot + 1))
-        m.d.comb += q.w_en.eq(last & _writer_may_push(m, self._o, self._i))
+                    m.d[i] += gathered[k * n:(k + 1) * n].eq(self.narrow[c])
+            m.d[i] += slot.eq(Mux(last, 0, slot + 1))
+            with m.If(last):
+                m.d[i] += w_ptr.eq(w_ptr + 1)
+            ring = m.submodules[f"ring{c}"] = memory.Memory(shape=wide_n, depth=DEPTH, init=[])
+            write = ring.write_port(domain=i)
+            read = ring.read_port(domain="comb")
+            m.d.comb += [write.addr.eq(w_ptr[:-1]), write.data.eq(Cat(gathered, self.narrow[c])),
+                         write.en.eq(last), read.addr.eq(r_ptr[:-1])]
+            read_data.append(read.data)
 
-        # output side: one wide word per cycle once started
-        reader = _SteadyReader(m, q, self._o)
-        m.d.comb += q.r_en.eq(reader.started)
-        with m.If(reader.started):
-            m.d[self._o] += [self.wide.eq(q.r_data), self.valid.eq(1)]
-        m.d.comb += self.error.eq(_errors(m, q, self._o))
+            # the pointer crosses Gray-coded, registered on both sides
+            w_gray = Signal(ptr_width, name=f"w_gray{c}", reset_less=True)
+            m.d[i] += w_gray.eq(_gray(w_ptr))
+            w_gray_in_o = Signal(ptr_width, name=f"w_gray{c}_in_o")
+            m.submodules[f"w_gray{c}_sync"] = FFSynchronizer(w_gray, w_gray_in_o, o_domain=o)
+            w_seen = Signal(ptr_width, name=f"w_seen{c}")
+            m.d[o] += w_seen.eq(_from_gray(m, w_gray_in_o))
+            seen.append(w_seen)
+
+        # reading side: once channel 0's writer has been seen moving SLACK + 1
+        # times (so that the SLACK words behind it are written), read SLACK
+        # words behind it, one per cycle for good
+        started = Signal()
+        previous = Signal(ptr_width)
+        moves = Signal(range(SLACK + 2))
+        m.d[o] += previous.eq(seen[0])
+        with m.If(started):
+            m.d[o] += r_ptr.eq(r_ptr + 1)
+        with m.Elif(seen[0] != previous):
+            m.d[o] += moves.eq(moves + 1)
+            with m.If(moves == SLACK):
+                m.d[o] += [r_ptr.eq(seen[0] - SLACK), started.eq(1)]
+        with m.If(started):
+            m.d[o] += self.valid.eq(1)
+            for c in range(self.channels):
+                m.d[o] += self.wide[c].eq(read_data[c])
+
+        # every channel's writer stays between 1 and DEPTH - 2 words ahead of the
+        # reader (as seen a few cycles late; with equal rates the distance is constant)
+        for c in range(self.channels):
+            level = Signal(ptr_width, name=f"level{c}")
+            m.d.comb += level.eq(seen[c] - r_ptr)
+            with m.If(started & ((level == 0) | (level > DEPTH - 2))):
+                m.d[o] += self.error.eq(1)
         return m
 
 

@@ -176,3 +176,37 @@ def test_a_broken_clock_ratio_is_reported(dut, fast_in, sclk_ns):
     sim.run()
     assert seen["valid"], "the gearbox started"
     assert seen["error"], "the broken ratio went unreported"
+
+
+def test_widener_reader_reset_while_running_places_itself_again():
+    """The widener's writer runs from configuration; resetting the reading side
+    mid-stream stops the output, and it starts again, in order, at one latency."""
+    dut = SampleWidener(channels=2, samples_in=4, ratio=4)
+    sim, sync, _ = _bench(dut, 1.7, 4)
+    rng = random.Random(5)
+    sent = [rng.getrandbits(8) for _ in range(4 * 400)]
+    runs = [[], []]                 # output words before and after the reset
+
+    async def source(ctx):
+        for word in sent:
+            ctx.set(dut.narrow.as_value(), word)
+            await ctx.tick("sclk")
+
+    async def sink(ctx):
+        for cycle in range(380):
+            if cycle == 150:
+                ctx.set(sync.rst, 1)
+            if cycle == 155:
+                ctx.set(sync.rst, 0)
+            await ctx.tick("sync")
+            if ctx.get(dut.valid):
+                runs[cycle > 150].append(ctx.get(dut.wide.as_value()))
+            assert not ctx.get(dut.error)
+
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    sim.run()
+    ins = _channel_streams(sent, 2, 4)
+    for run in runs:
+        outs = _channel_streams(run, 2, 16)
+        assert len({_assert_continues(outs[c], ins[c], 4) for c in range(2)}) == 1
