@@ -278,18 +278,26 @@ class SampleNarrower(wiring.Component):
         m.d.comb += [q.w_data.eq(self.wide.as_value()),
                      q.w_en.eq(_writer_may_push(m, self._o, self._i))]
 
-        # output side: once started, pop a word every `ratio` cycles, hand it out
-        # a narrow word at a time, earliest first
+        # output side: once started, pop a word every `ratio` cycles into a
+        # register (the LUT RAM read and the slot select are then in separate
+        # cycles, for a 200 MHz SCLK) and hand it out a narrow word at a
+        # time, earliest first
         reader = _SteadyReader(m, q, self._o)
         slot = Signal(range(self.ratio))
+        pop = reader.started & (slot == self.ratio - 1)
         with m.If(reader.started):
-            m.d[self._o] += [slot.eq(Mux(slot == self.ratio - 1, 0, slot + 1)), self.valid.eq(1)]
+            m.d[self._o] += slot.eq(Mux(slot == self.ratio - 1, 0, slot + 1))
+        word = Signal(wide_n * self.channels, reset_less=True)
+        loaded = Signal()           # `word` holds a word from the FIFO
+        with m.If(pop):
+            m.d[self._o] += [word.eq(q.r_data), loaded.eq(1)]
+        m.d[self._o] += self.valid.eq(loaded)
         # no reset on the output word (a small reset net in the fast domain):
-        # it is all zeros until the reader has started
+        # it is all zeros until the first word is out
         narrow = Signal.like(self.narrow, reset_less=True)
-        lanes = _lanes(q.r_data, self.channels, wide_n)
+        lanes = _lanes(word, self.channels, wide_n)
         for c in range(self.channels):
-            m.d[self._o] += narrow[c].eq(Mux(reader.started, lanes[c].word_select(slot, n), 0))
-        m.d.comb += [self.narrow.eq(narrow), q.r_en.eq(reader.started & (slot == self.ratio - 1))]
+            m.d[self._o] += narrow[c].eq(Mux(loaded, lanes[c].word_select(slot, n), 0))
+        m.d.comb += [self.narrow.eq(narrow), q.r_en.eq(pop)]
         m.d.comb += self.error.eq(_errors(m, q, self._o))
         return m
