@@ -46,7 +46,10 @@ __all__ = ["SampleWidener", "SampleNarrower"]
 
 DEPTH = 16      # words of the slower side: room for pointer-synchroniser delay both ways
                 # (an ECP5 LUT RAM is 16 deep anyway)
+PIPELINE = 2    # fast-side registers between the pins' I/O logic and the FIFOs: the route from
+                # an I/O at the chip's edge to a FIFO placed near the core spans several cycles
 SLACK = 2       # words the reader stays behind the writer as it sees it (a synchroniser may take a cycle more)
+START_MOVES = SLACK + 4     # writes the widener's reader waits for before it starts
 
 
 def _check(component, channels, samples_in, ratio):
@@ -171,10 +174,13 @@ class SampleWidener(wiring.Component):
     fans in from elsewhere, so at a 200 MHz SCLK no net has to cross the
     chip (a shared reset, start or write enable did, and was the longest
     path). The channels' counters start from the same initial values on the
-    same clock, so they move in lockstep. The reading side places itself:
-    once it has seen channel 0's pointer (Gray-coded, synchronised) move, it
-    reads ``SLACK`` words behind it, one per cycle for good; it may be reset
-    at any time and places itself again. ``error`` (sticky) reports any
+    same clock, so they move in lockstep. The fast domain's reset (held
+    until the PHY delivers samples) reaches one register, which tells the
+    reader when the words become real. The reading side places itself: once
+    it has seen channel 0's pointer (Gray-coded, synchronised) move
+    ``START_MOVES`` times since then, it reads ``SLACK`` words behind it, one
+    per cycle for good; either side may be reset at any time, and the
+    reader places itself again. ``error`` (sticky) reports any
     channel's distance between writer and reader leaving its safe range,
     which clocks at exactly ``ratio`` : 1 never cause.
     """
@@ -196,6 +202,12 @@ class SampleWidener(wiring.Component):
         n, wide_n = self.samples_in, self.samples_in * self.ratio
         ptr_width = (DEPTH - 1).bit_length() + 1       # one bit more than the address: levels
 
+        narrow = self.narrow
+        for stage in range(PIPELINE):
+            registered = Signal.like(narrow, name=f"narrow_stage{stage}", reset_less=True)
+            m.d[i] += registered.eq(narrow)
+            narrow = registered
+
         r_ptr = Signal(ptr_width)
         seen = []                                       # each channel's write pointer, in `o`
         read_data = []
@@ -207,14 +219,14 @@ class SampleWidener(wiring.Component):
             last = slot == self.ratio - 1
             for k in range(self.ratio - 1):
                 with m.If(slot == k):
-                    m.d[i] += gathered[k * n:(k + 1) * n].eq(self.narrow[c])
+                    m.d[i] += gathered[k * n:(k + 1) * n].eq(narrow[c])
             m.d[i] += slot.eq(Mux(last, 0, slot + 1))
             with m.If(last):
                 m.d[i] += w_ptr.eq(w_ptr + 1)
             ring = m.submodules[f"ring{c}"] = memory.Memory(shape=wide_n, depth=DEPTH, init=[])
             write = ring.write_port(domain=i)
             read = ring.read_port(domain="comb")
-            m.d.comb += [write.addr.eq(w_ptr[:-1]), write.data.eq(Cat(gathered, self.narrow[c])),
+            m.d.comb += [write.addr.eq(w_ptr[:-1]), write.data.eq(Cat(gathered, narrow[c])),
                          write.en.eq(last), read.addr.eq(r_ptr[:-1])]
             read_data.append(read.data)
 
@@ -227,18 +239,27 @@ class SampleWidener(wiring.Component):
             m.d[o] += w_seen.eq(_from_gray(m, w_gray_in_o))
             seen.append(w_seen)
 
-        # reading side: once channel 0's writer has been seen moving SLACK + 1
-        # times (so that the SLACK words behind it are written), read SLACK
-        # words behind it, one per cycle for good
+        # The fast side's reset (released once the PHY delivers samples) reaches
+        # one register, which tells the reader when the words become real.
+        running = Signal()
+        m.d[i] += running.eq(1)
+        running_in_o = Signal()
+        m.submodules.running_sync = FFSynchronizer(running, running_in_o, o_domain=o)
+
+        # reading side: once channel 0's writer has been seen moving START_MOVES
+        # times since the fast side runs (so that the SLACK words behind it were
+        # written since), read SLACK words behind it, one per cycle for good
         started = Signal()
         previous = Signal(ptr_width)
-        moves = Signal(range(SLACK + 2))
+        moves = Signal(range(START_MOVES + 1))
         m.d[o] += previous.eq(seen[0])
-        with m.If(started):
+        with m.If(~running_in_o):
+            m.d[o] += [moves.eq(0), started.eq(0), self.valid.eq(0)]
+        with m.Elif(started):
             m.d[o] += r_ptr.eq(r_ptr + 1)
         with m.Elif(seen[0] != previous):
             m.d[o] += moves.eq(moves + 1)
-            with m.If(moves == SLACK):
+            with m.If(moves == START_MOVES - 1):
                 m.d[o] += [r_ptr.eq(seen[0] - SLACK), started.eq(1)]
         with m.If(started):
             m.d[o] += self.valid.eq(1)
@@ -291,13 +312,19 @@ class SampleNarrower(wiring.Component):
         loaded = Signal()           # `word` holds a word from the FIFO
         with m.If(pop):
             m.d[self._o] += [word.eq(q.r_data), loaded.eq(1)]
-        m.d[self._o] += self.valid.eq(loaded)
+        valid = Signal()            # `narrow` holds a word from the FIFO
+        m.d[self._o] += valid.eq(loaded)
         # no reset on the output word (a small reset net in the fast domain):
         # it is all zeros until the first word is out
         narrow = Signal.like(self.narrow, reset_less=True)
         lanes = _lanes(word, self.channels, wide_n)
         for c in range(self.channels):
             m.d[self._o] += narrow[c].eq(Mux(loaded, lanes[c].word_select(slot, n), 0))
-        m.d.comb += [self.narrow.eq(narrow), q.r_en.eq(pop)]
+        for stage in range(PIPELINE - 1):      # the output word is the first stage
+            registered = Signal.like(narrow, name=f"narrow_stage{stage}", reset_less=True)
+            valid_registered = Signal(name=f"valid_stage{stage}")
+            m.d[self._o] += [registered.eq(narrow), valid_registered.eq(valid)]
+            narrow, valid = registered, valid_registered
+        m.d.comb += [self.narrow.eq(narrow), self.valid.eq(valid), q.r_en.eq(pop)]
         m.d.comb += self.error.eq(_errors(m, q, self._o))
         return m
