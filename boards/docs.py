@@ -32,6 +32,12 @@ _PHY_TEXT = {
 }
 
 
+def _io_clock(phy):
+    """The clock the I/O registers sample on, and the samples per its cycle."""
+    io_hz = phy.targets.get("sclk", phy.core_hz)
+    return f"{io_hz / 1e6:g} MHz x {round(phy.samples_per_cycle * phy.core_hz / io_hz)}"
+
+
 def _package_pins(platform, name):
     resource = platform.lookup(name, 0)
     pins = []
@@ -99,15 +105,16 @@ def render():
         "`qnu build` fails, with the achieved and target frequency of each clock, when timing is "
         "not met. The bitstream is still written, for inspection.",
         "",
-        "| board | FPGA | PHY | channels | bin | core clock |",
-        "|---|---|---|---|---|---|",
+        "| board | FPGA | PHY | channels | bin | I/O clock x samples | core clock x samples |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in board_names():
         board = get_board(name)
         platform = board.platform
         for phy_name, phy in board.phys.items():
             lines.append(f"| {name} | {platform.device} {platform.package} speed {getattr(platform, 'speed', '-')} "
-                         f"| {phy_name} | {phy.channels} | {phy.bin_ps / 1000:g} ns | {phy.core_hz / 1e6:g} MHz |")
+                         f"| {phy_name} | {phy.channels} | {phy.bin_ps / 1000:g} ns | {_io_clock(phy)} "
+                         f"| {phy.core_hz / 1e6:g} MHz x {phy.samples_per_cycle} |")
     lines += ["",
               "Status LEDs, in the order each board lists them (an RGB LED counts as three, red "
               "first): the first lights once the PLL has locked and the core left reset, the second "
