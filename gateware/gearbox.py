@@ -216,7 +216,11 @@ class SampleWidener(wiring.Component):
             slot = Signal(range(self.ratio), name=f"slot{c}", reset_less=True)
             w_ptr = Signal(ptr_width, name=f"w_ptr{c}", reset_less=True)
             gathered = Signal(n * (self.ratio - 1), name=f"gathered{c}", reset_less=True)
-            last = slot == self.ratio - 1
+            # `last` (slot == ratio - 1) is a register, so each LUT RAM's write
+            # enable comes straight from a flip-flop
+            last = Signal(name=f"last{c}", reset_less=True, init=self.ratio == 1)
+            if self.ratio > 1:
+                m.d[i] += last.eq(slot == self.ratio - 2)
             for k in range(self.ratio - 1):
                 with m.If(slot == k):
                     m.d[i] += gathered[k * n:(k + 1) * n].eq(narrow[c])
