@@ -131,12 +131,18 @@ def render():
         "\"QNU figures\" summary; `tools/fmax_report.py` and `tools/fit_report.py` measure the node "
         "out of context for other sizes. The design targets and what limits them today:",
         "",
-        "- ECP5-85F, 16 channels, 4 samples per 200 MHz cycle (1.25 ns bins): the gearing itself "
-        "meets timing (SCLK > 200 MHz at speed 6 with the gearbox), but the 16-channel node's "
-        "core clock reaches about 40 MHz at speed 6 and 58 MHz at speed 8, limited by the "
-        "merger's release compare and the fan-out of its ready signals. The boards therefore "
-        "run the core at 48-50 MHz: 2.5 ns bins on the ULX3S. The ULX3S header also has only "
-        "8 pins with X2 gearing on one side of the chip (an edge clock serves one side).",
+        "- ECP5-85F, 4 samples per 200 MHz cycle (1.25 ns bins): met on the ULX3S (`x2`) for 8 "
+        "channels. IDDRX2F samples on a 400 MHz edge clock and hands 4 samples per 200 MHz SCLK "
+        "cycle to a 4:1 gearbox, whose fast side is reset-less, free-running and one FIFO per "
+        "channel, so that no net crosses the chip at 200 MHz; the core runs at 50 MHz with 16 "
+        "samples per cycle. The timing core itself does not reach 200 MHz (its merger and "
+        "protocol logic close at 50-60 MHz at speed 6), which is why it sits behind the gearbox.",
+        "- 16 channels at 1.25 ns cannot be wired on these boards: IDDRX2F exists only on the "
+        "true pin of a pair on the left and right banks, and an edge clock serves one side, so the "
+        "ULX3S header has 8 such pins on its right bank (pairs 14-21) and 5 on its left (9-13), "
+        "the OrangeCrab's Feather header 3. For 16 channels the ULX3S `ddr` PHY and the "
+        "OrangeCrab use IDDRX1F on the same 200 MHz SCLK: 2 samples per SCLK cycle, 8 per 50 MHz "
+        "core cycle, 2.5 ns bins.",
         "- iCE40UP5K, 4 channels at 48 MHz: the node does not fit yet (about 190 % of the logic "
         "cells, 48 of 30 block RAMs); its build is an expected failure in the test suite until it does.",
         "",

@@ -173,11 +173,15 @@ class ECP5OutputX2(wiring.Component):
 
 
 class ECP5InputX1(wiring.Component):
-    """IDDRX1F per pin: 2 samples per ``domain`` cycle, bit 0 earlier; latency one cycle."""
+    """IDDRX1F per pin: 2 samples per ``domain`` cycle, bit 0 earlier; latency one cycle.
 
-    def __init__(self, ports, *, domain="sync"):
+    ``reset=False`` ties the IDDRX1Fs' RST low: samples need no reset, and at a
+    200 MHz SCLK a reset net reaching every pin's I/O logic is the longest path."""
+
+    def __init__(self, ports, *, domain="sync", reset=True):
         self._ports = ports
         self._domain = domain
+        self._reset = reset
         super().__init__({"samples": Out(data.ArrayLayout(2, len(ports)))})
 
     def elaborate(self, platform):
@@ -188,7 +192,7 @@ class ECP5InputX1(wiring.Component):
         for bit in range(len(pins)):
             m.submodules[f"iddr{bit}"] = Instance(
                 "IDDRX1F", i_D=pins[bit], i_SCLK=ClockSignal(self._domain),
-                i_RST=ResetSignal(self._domain), o_Q0=q0[bit], o_Q1=q1[bit])
+                i_RST=ResetSignal(self._domain) if self._reset else C(0, 1), o_Q0=q0[bit], o_Q1=q1[bit])
         q0 = q0 ^ _mask(invert)
         q1 = q1 ^ _mask(invert)
         for c in range(len(pins)):

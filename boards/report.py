@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 __all__ = ["ClockFigure", "Resource", "BuildReport", "read_report"]
 
-# nextpnr cell types -> what a user calls them, per family
+# what a user calls them -> the tool and its cell type(s), summed, per family (ECP5 I/O logic
+# is IOLOGIC on the left and right banks, SIOLOGIC on the top and bottom ones)
 _RESOURCES = {
     "ice40": {"LUT4": ("yosys", "SB_LUT4"), "FF": ("yosys", "SB_DFF"), "logic cells": ("nextpnr", "ICESTORM_LC"),
               "BRAM": ("nextpnr", "ICESTORM_RAM"), "I/O": ("nextpnr", "SB_IO"), "PLL": ("nextpnr", "ICESTORM_PLL")},
     "ecp5": {"LUT4": ("nextpnr", "TRELLIS_COMB"), "FF": ("nextpnr", "TRELLIS_FF"), "BRAM": ("nextpnr", "DP16KD"),
-             "I/O": ("nextpnr", "TRELLIS_IO"), "IOLOGIC": ("nextpnr", "IOLOGIC"), "PLL": ("nextpnr", "EHXPLLL")},
+             "I/O": ("nextpnr", "TRELLIS_IO"), "IOLOGIC": ("nextpnr", ("IOLOGIC", "SIOLOGIC")), "PLL": ("nextpnr", "EHXPLLL")},
 }
 # device totals yosys cannot know, for the iCE40 rows it reports
 _ICE40_TOTALS = {"iCE40UP5K": 5280}
@@ -118,8 +119,8 @@ def read_report(report_json, yosys_log, *, family, device, targets):
     resources = []
     for name, (source, cell) in _RESOURCES[family].items():
         if source == "nextpnr":
-            entry = used.get(cell, {"used": 0, "available": 0})
-            resources.append(Resource(name, entry["used"], entry["available"]))
+            entries = [used.get(c, {"used": 0, "available": 0}) for c in ((cell,) if isinstance(cell, str) else cell)]
+            resources.append(Resource(name, sum(e["used"] for e in entries), sum(e["available"] for e in entries)))
         else:
             count = sum(n for c, n in cells.items() if c == cell or (cell == "SB_DFF" and c.startswith("SB_DFF")))
             resources.append(Resource(name, count, _ICE40_TOTALS.get(device, 0)))

@@ -59,9 +59,13 @@ def test_ecp5_figures_and_a_missed_target(tmp_path):
                         {"TRELLIS_COMB": {"used": 30000, "available": 83640},
                          "TRELLIS_FF": {"used": 15000, "available": 83640},
                          "DP16KD": {"used": 30, "available": 208},
-                         "TRELLIS_IO": {"used": 20, "available": 365}})
+                         "TRELLIS_IO": {"used": 20, "available": 365},
+                         "IOLOGIC": {"used": 1, "available": 224},
+                         "SIOLOGIC": {"used": 16, "available": 141}})
     clocks, resources = read_report(report, log, family="ecp5", device="LFE5U-85F",
                                     targets={"sync": 100e6, "sclk": 200e6})
+    # I/O logic on every side of the chip counts
+    assert [(r.used, r.available) for r in resources if r.name == "IOLOGIC"] == [(17, 365)]
     report = BuildReport("ulx3s", "x2", 11, 8, 1250.0, clocks, resources)
     assert not report.timing_met
     assert [c.domain for c in report.failing()] == ["sync"]

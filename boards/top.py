@@ -138,7 +138,7 @@ def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     m.d.comb += pll.clk_in.eq(clk_in)
     _reset_on_unlock(m, "sclk", pll.outputs[0], pll.locked)
     _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
-    inputs = m.submodules.inputs = ECP5InputX1(taggers, domain="sclk")
+    inputs = m.submodules.inputs = ECP5InputX1(taggers, domain="sclk", reset=False)
     outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk")
     return _gearboxes(m, phy, inputs, outputs, samples_in=2)
 
