@@ -12,12 +12,14 @@ sample; consecutive words reproduce the serial waveform at a constant
 latency; an output PHY reproduces its words on the pin, bit 0 first; a
 port's ``invert`` is honoured.
 
-The ECP5 x2 input PHY followed by the gearbox (``SampleWidener``: 4 samples
-per SCLK cycle into 16 per core cycle, as on the ULX3S) and the reverse (``SampleNarrower``
-into ``ECP5OutputX2``) are checked here, at the level a core sees: from the
-moment ``valid`` rises, the 16-sample words at the core clock, in order, are
+The geared ECP5 front ends are checked here: the x2 input PHY followed by
+the gearbox (``SampleWidener``: 4 samples per SCLK cycle into 16 per core
+cycle, as on the ULX3S) and the reverse (``SampleNarrower`` into
+``ECP5OutputX2``), and the same with IDDRX1F/ODDRX1F on SCLK (2 samples per
+SCLK cycle into 8, the `ddr` PHYs of the ULX3S and the OrangeCrab), at the level a core sees: from the
+moment ``valid`` rises, the wide words at the core clock, in order, are
 the pin's serial waveform at one constant latency (no sample lost,
-repeated or reordered, bit 0 earliest), and the 16-sample words handed to the
+repeated or reordered, bit 0 earliest), and the wide words handed to the
 output side come out on the pin in order, bit 0 first, at one constant
 latency. The gearbox's latency depends on the phase between the clocks at
 start-up, so it is found
@@ -32,12 +34,13 @@ from pathlib import Path
 
 import cocotb
 import pytest
-from amaranth.hdl import ClockDomain, Module
+from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import data, io, wiring
 from amaranth.lib.wiring import In, Out
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
-from qnu.boards.ecp5_io import ECP5EdgeClocks, ECP5InputX2, ECP5OutputX2
+from amaranth.lib.cdc import ResetSynchronizer
+from qnu.boards.ecp5_io import ECP5EdgeClocks, ECP5InputX1, ECP5InputX2, ECP5OutputX1, ECP5OutputX2
 from qnu.gateware.gearbox import SampleNarrower, SampleWidener
 from qnu.sim.hdl import write_verilog
 from qnu.sim.netlist import synthesize
@@ -49,9 +52,10 @@ INVERT = (False, True)          # channel 1's pins are inverted
 # SerialBench's step lasts UI//4 + UI//2 + UI//4, which must be exactly UI for the
 # free-running core clock to stay in step with the bench's ECLK (one PLL in silicon)
 UI = 1248
-RATIO = 4                       # SCLK cycles per core cycle, as on the ULX3S (boards/ulx3s.py)
-WIDE = 4 * RATIO                # samples per core cycle after the gearbox
-MAX_LATENCY = 50 * WIDE         # UI: the latencies tried (the gearbox's is under 12 core cycles)
+RATIO = 4                       # SCLK cycles per core cycle, as on the boards (boards/ulx3s.py)
+# samples per SCLK cycle of each geared front end: x2 (IDDRX2F on ECLK, SCLK from
+# CLKDIVF), x1 (IDDRX1F on SCLK itself, the ULX3S and OrangeCrab `ddr` PHYs)
+SAMPLES_PER_SCLK = {"x2": 4, "x1": 2}
 MODULE = "qnu.boards.test_postsynth_phy"
 
 
@@ -60,32 +64,44 @@ def _ports(name):
 
 
 class WidenedTop(wiring.Component):
-    """Pins -> ECP5InputX2 -> SampleWidener -> WIDE samples per ``sync`` cycle, and
-    WIDE samples per ``sync`` cycle -> SampleNarrower -> ECP5OutputX2 -> pins:
-    the ECP5 x2 front end as the timing core sees it (as in boards/top.py)."""
+    """Pins -> ECP5 input PHY -> SampleWidener -> wide words per ``sync`` cycle, and
+    wide words per ``sync`` cycle -> SampleNarrower -> ECP5 output PHY -> pins:
+    a geared ECP5 front end as the timing core sees it (as in boards/top.py).
+    ``kind="x2"``: ``eclk_in`` is the edge clock; ``"x1"``: it is SCLK."""
 
-    eclk_in: In(1)
-    locked: In(1)
-    ready: Out(1)
-    wide_in: Out(data.ArrayLayout(WIDE, CHANNELS))
-    wide_in_valid: Out(1)
-    wide_in_error: Out(1)
-    wide_out: In(data.ArrayLayout(WIDE, CHANNELS))
-    wide_out_valid: Out(1)
-    wide_out_error: Out(1)
+    def __init__(self, kind="x2"):
+        self.kind = kind
+        self.wide = SAMPLES_PER_SCLK[kind] * RATIO
+        super().__init__({
+            "eclk_in": In(1), "locked": In(1), "ready": Out(1),
+            "wide_in": Out(data.ArrayLayout(self.wide, CHANNELS)),
+            "wide_in_valid": Out(1), "wide_in_error": Out(1),
+            "wide_out": In(data.ArrayLayout(self.wide, CHANNELS)),
+            "wide_out_valid": Out(1), "wide_out_error": Out(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
-        m.domains.eclk = ClockDomain()
         m.domains.sclk = ClockDomain()
-        m.submodules.clocks = clocks = ECP5EdgeClocks(init_domain="sync", hold_cycles=4)
-        m.submodules.rx = rx = ECP5InputX2(_ports("pins_in"))
-        m.submodules.tx = tx = ECP5OutputX2(_ports("pins_out"))
-        m.submodules.widen = widen = SampleWidener(CHANNELS, samples_in=4, ratio=RATIO)
-        m.submodules.narrow = narrow = SampleNarrower(CHANNELS, samples_in=4, ratio=RATIO)
+        n = SAMPLES_PER_SCLK[self.kind]
+        if self.kind == "x2":
+            m.domains.eclk = ClockDomain()
+            m.submodules.clocks = clocks = ECP5EdgeClocks(init_domain="sync", hold_cycles=4)
+            m.submodules.rx = rx = ECP5InputX2(_ports("pins_in"))
+            m.submodules.tx = tx = ECP5OutputX2(_ports("pins_out"))
+            m.d.comb += [clocks.eclk_in.eq(self.eclk_in), clocks.locked.eq(self.locked),
+                         self.ready.eq(clocks.ready)]
+        else:
+            # as boards/top.py's geared `ddr` front end: SCLK a PLL output, reset until lock
+            ready = Signal()
+            m.d.sync += ready.eq(1)
+            m.d.comb += [ClockSignal("sclk").eq(self.eclk_in), self.ready.eq(ready)]
+            m.submodules.sclk_reset = ResetSynchronizer(ResetSignal("sync") | ~self.locked, domain="sclk")
+            m.submodules.rx = rx = ECP5InputX1(_ports("pins_in"), domain="sclk", reset=False)
+            m.submodules.tx = tx = ECP5OutputX1(_ports("pins_out"), domain="sclk")
+        m.submodules.widen = widen = SampleWidener(CHANNELS, samples_in=n, ratio=RATIO)
+        m.submodules.narrow = narrow = SampleNarrower(CHANNELS, samples_in=n, ratio=RATIO)
         m.d.comb += [
-            clocks.eclk_in.eq(self.eclk_in), clocks.locked.eq(self.locked),
-            self.ready.eq(clocks.ready),
             widen.narrow.eq(rx.samples),
             self.wide_in.eq(widen.wide), self.wide_in_valid.eq(widen.valid),
             self.wide_in_error.eq(widen.error),
@@ -107,8 +123,10 @@ def _find_latency(match, candidates):
 
 @cocotb.test()
 async def widened_words_follow_the_pins(dut):
-    """Pins to WIDE-sample core words and back, through the x2 PHYs and the gearboxes."""
+    """Pins to wide core words and back, through the PHYs and the gearboxes."""
     phase_ps = int(os.environ.get("QNU_PHASE_PS", "0"))
+    wide = int(os.environ["QNU_WIDE"])          # samples per core cycle
+    max_latency = 50 * wide                     # UI: the latencies tried (the gearbox's is under 12 core cycles)
     rng = random.Random(31 + phase_ps)
     dut.eclk_in.value = 0
     dut.locked.value = 1
@@ -129,10 +147,10 @@ async def widened_words_follow_the_pins(dut):
         pins = dut.pins_out.value
         line[k] = [(int(pins) >> c) & 1 for c in range(CHANNELS)] if pins.is_resolvable else None
 
-    # the core clock: WIDE UI, at a chosen phase to the serial bench's edges
+    # the core clock: wide UI, at a chosen phase to the serial bench's edges
     async def core_side():
         await Timer(phase_ps + 1, unit="ps")
-        cocotb.start_soon(Clock(dut.clk, WIDE * UI, unit="ps").start())
+        cocotb.start_soon(Clock(dut.clk, wide * UI, unit="ps").start())
 
     words_in = []           # (UI index when read, word) for each core cycle once valid
     given = []              # (UI index when handed over, words) for each core cycle
@@ -146,8 +164,8 @@ async def widened_words_follow_the_pins(dut):
                     words_in.append((bench.k, int(dut.wide_in.value)))
                 if not out_started and dut.wide_out_valid.value.is_resolvable and int(dut.wide_out_valid.value):
                     out_started.append(bench.k)
-            words = [[rng.getrandbits(1) for _ in range(WIDE)] for _ in range(CHANNELS)]
-            dut.wide_out.value = sum(b << (WIDE * c + j) for c in range(CHANNELS) for j, b in enumerate(words[c]))
+            words = [[rng.getrandbits(1) for _ in range(wide)] for _ in range(CHANNELS)]
+            dut.wide_out.value = sum(b << (wide * c + j) for c in range(CHANNELS) for j, b in enumerate(words[c]))
             given.append((bench.k, words))
 
     cocotb.start_soon(core_side())
@@ -161,19 +179,19 @@ async def widened_words_follow_the_pins(dut):
             break
     assert int(dut.ready.value), "the edge clocks start"
     assert words_in, "the widener starts"
-    for _ in range(200 * WIDE):
+    for _ in range(200 * wide):
         await bench.step(drive, sample)
     assert int(dut.wide_in_error.value) == 0 and int(dut.wide_out_error.value) == 0
 
     # input side: word j, read at UI k_j, holds the pin bits of UIs k_j - L .. k_j - L + 7
-    # (a word's samples are one core cycle, WIDE UI, of the pin), L the same for every word
-    assert all(b[0] - a[0] == WIDE for a, b in zip(words_in, words_in[1:])), "one word per core cycle"
+    # (a word's samples are one core cycle, wide UI, of the pin), L the same for every word
+    assert all(b[0] - a[0] == wide for a, b in zip(words_in, words_in[1:])), "one word per core cycle"
 
     def word_in_fits(k, value, lat):
-        return all(_bits(value, c, WIDE) == [pin_bits.get((k - lat + j, c), -1) ^ INVERT[c] for j in range(WIDE)]
+        return all(_bits(value, c, wide) == [pin_bits.get((k - lat + j, c), -1) ^ INVERT[c] for j in range(wide)]
                    for c in range(CHANNELS))
 
-    lat_in = _find_latency(lambda lat: all(word_in_fits(k, v, lat) for k, v in words_in[:4]), range(WIDE, MAX_LATENCY))
+    lat_in = _find_latency(lambda lat: all(word_in_fits(k, v, lat) for k, v in words_in[:4]), range(wide, max_latency))
     for k, value in words_in:
         assert word_in_fits(k, value, lat_in), f"input word read at UI {k} (latency {lat_in} UI)"
     assert len(words_in) > 180
@@ -183,15 +201,15 @@ async def widened_words_follow_the_pins(dut):
     last = bench.k
 
     def word_out_fits(k, words, lat):
-        span = [line.get(k + lat + j) for j in range(WIDE)]
-        return None not in span and all([span[j][c] ^ INVERT[c] for j in range(WIDE)] == words[c]
+        span = [line.get(k + lat + j) for j in range(wide)]
+        return None not in span and all([span[j][c] ^ INVERT[c] for j in range(wide)] == words[c]
                                         for c in range(CHANNELS))
 
     # words handed over well before the end, so that every candidate latency is on record
-    settled = [g for g in given if last - 3 * MAX_LATENCY < g[0] and g[0] + MAX_LATENCY + WIDE <= last]
+    settled = [g for g in given if last - 3 * max_latency < g[0] and g[0] + max_latency + wide <= last]
     lat_out = _find_latency(lambda lat: all(word_out_fits(k, w, lat) for k, w in settled[:4]),
-                            range(MAX_LATENCY))
-    on_record = [g for g in given if g[0] + lat_out + WIDE <= last]
+                            range(max_latency))
+    on_record = [g for g in given if g[0] + lat_out + wide <= last]
     first = len(on_record)
     while first > 0 and word_out_fits(*on_record[first - 1], lat_out):
         first -= 1
@@ -242,17 +260,23 @@ def test_phy_netlist(name, family, make, top, module, testcase):
     run_icarus(f"postsynth-{name}", netlist.sources, top, module, testcase=testcase, defines=netlist.defines)
 
 
-# phases of the core clock against ECLK, spread over one core cycle (WIDE UI)
-@pytest.mark.parametrize("phase_ps", [round(WIDE * UI * f) for f in (0, 0.13, 0.31, 0.5, 0.75, 0.9)])
+# phases of the core clock against ECLK (x2) or SCLK (x1), spread over one core cycle
+PHASE_FRACTIONS = (0, 0.13, 0.31, 0.5, 0.75, 0.9)
+
+
+@pytest.mark.parametrize("phase", PHASE_FRACTIONS)
 @pytest.mark.parametrize("level", ["rtl", "netlist"])
-def test_ecp5_x2_with_gearbox(level, phase_ps):
+@pytest.mark.parametrize("kind", ["x2", "x1"])
+def test_ecp5_geared_front_end(kind, level, phase):
+    dut = WidenedTop(kind)
+    name = f"ecp5_widened_{kind}_top"
+    phase_ps = round(dut.wide * UI * phase)
     if level == "netlist":
-        netlist = synthesize(WidenedTop(), "ecp5", name="ecp5_widened_top")
+        netlist = synthesize(dut, "ecp5", name=name)
         sources, defines = netlist.sources, netlist.defines
     else:
-        top = write_verilog(WidenedTop(), _build_root() / "cocotb" / "ecp5-widened-rtl" / "top.v",
-                            name="ecp5_widened_top")
+        top = write_verilog(dut, _build_root() / "cocotb" / f"ecp5-widened-{kind}-rtl" / "top.v", name=name)
         sources, defines = [top, *ecp5_models()], {}
-    run_icarus(f"ecp5-widened-{level}-{phase_ps}", sources, "ecp5_widened_top", MODULE,
-               testcase="widened_words_follow_the_pins", extra_env={"QNU_PHASE_PS": str(phase_ps)},
-               defines=defines)
+    run_icarus(f"ecp5-widened-{kind}-{level}-{phase_ps}", sources, name, MODULE,
+               testcase="widened_words_follow_the_pins",
+               extra_env={"QNU_PHASE_PS": str(phase_ps), "QNU_WIDE": str(dut.wide)}, defines=defines)
