@@ -36,10 +36,10 @@ import cocotb
 import pytest
 from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import data, io, wiring
+from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
-from amaranth.lib.cdc import ResetSynchronizer
 from qnu.boards.ecp5_io import ECP5EdgeClocks, ECP5InputX1, ECP5InputX2, ECP5OutputX1, ECP5OutputX2
 from qnu.gateware.gearbox import SampleNarrower, SampleWidener
 from qnu.sim.hdl import write_verilog
