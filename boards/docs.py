@@ -146,6 +146,19 @@ def render():
         "- iCE40UP5K, 4 channels at 48 MHz: the node does not fit yet (about 190 % of the logic "
         "cells, 48 of 30 block RAMs); its build is an expected failure in the test suite until it does.",
         "",
+        "## The geared front ends: status and latency",
+        "",
+        "The `x2` and 200 MHz `ddr` PHYs cross from SCLK to the core clock through a gearbox "
+        "(`qnu.gateware.gearbox`). `qnu info` prints its state (register `phy_status`): `running` "
+        "once samples reach the core and the trigger outputs run, `GEARBOX ERROR` (sticky until "
+        "reset) if it ever lost or repeated samples, which a PLL out of lock would cause. Its "
+        "latency is constant from each start but can differ by whole core cycles between "
+        "power-ups, so calibrate after each power-up, as for a cable: loop trigger output 0 back "
+        "into a tagger input; each pulse leaves on the fine tick where a pulse period starts "
+        "(a multiple of `pulse_period` on the node's time), so its timestamp minus that multiple "
+        "is the output plus input latency plus the loop cable, to subtract with the channel's "
+        "`delay` or on the host.",
+        "",
         "## Adding a board",
         "",
         "1. Write `boards/<name>.py` declaring one `Board` (see `boards/ulx3s.py`): the amaranth-boards "
