@@ -156,8 +156,8 @@ def render():
         "power-ups, so calibrate after each power-up, as for a cable: loop trigger output 0 back "
         "into a tagger input; each pulse leaves on the fine tick where a pulse period starts "
         "(a multiple of `pulse_period` on the node's time), so its timestamp minus that multiple "
-        "is the output plus input latency plus the loop cable, to subtract with the channel's "
-        "`delay` or on the host.",
+        "is the output plus input latency plus the loop cable: subtract it on the host (a "
+        "channel's `delay` only adds, so it can equalise channels, not remove a common offset).",
         "",
         "## Adding a board",
         "",
