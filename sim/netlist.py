@@ -30,9 +30,9 @@ Simulation models:
   (``IDDRX2F``, ``ECLKSYNCB``, ``CLKDIVF`` and the other I/O and clock
   primitives in ``cells_bb.v``) take QNU's behavioural models from
   ``sim/vendor/ecp5/`` (``qnu.sim.vendor_models``); a black box a model
-  defines is cut out of the library copy. ``DP16KD`` block RAM has no model
-  yet, so a design whose memories Yosys maps to it is refused: keep the
-  memories small (LUT RAM) or pass ``synth_args=["-nobram"]``.
+  defines is cut out of the library copy; that includes the ``DP16KD``
+  block RAM (the modes Yosys maps memories onto; the model stops the
+  simulation with a message on any other).
 
 A netlist that instantiates a cell with no real model (a black box nobody
 modelled, or a generic ``$`` cell left by synthesis) is refused with

@@ -4,8 +4,9 @@ A small ``TimingCore`` (2 channels; 2 samples per cycle for iCE40, the DDR
 input's rate, and 4 for ECP5, the IDDRX2F gearing's) goes through Yosys's
 ``synth_ice40`` / ``synth_ecp5`` (``qnu.sim.netlist``); the netlist, built of
 vendor cells (LUTs, carry chains, flip-flops with their set/reset/enable
-variants, iCE40 block RAM, ECP5 LUT RAM) and simulated with Yosys's cell
-models in Icarus, runs the same cocotb module as the RTL
+variants, iCE40 block RAM, ECP5 LUT RAM, and in two more ECP5 runs with a
+deeper output FIFO, ECP5 block RAM) and simulated with Yosys's cell models
+(and QNU's DP16KD model) in Icarus, runs the same cocotb module as the RTL
 (``qnu.sim.tb.core_tb``): the same stimuli, scored against the same
 reference model (``qnu.sim.model``) by the same scoreboard. So what the
 synthesizer made of the sample order, the gearing, the queues and the merger
@@ -47,6 +48,10 @@ CHANNELS = 2
 SMALL = dict(channel_depth=16, fifo_depth=8)
 # the limits scenario keeps ~16 edges in flight over the maximum delay
 DEEP = dict(channel_depth=32, fifo_depth=8)
+# an output FIFO deep enough that Yosys puts it in ECP5 block RAM (DP16KD, modelled
+# in sim/vendor/ecp5/DP16KD.v), as in the board builds
+BLOCK_RAM = dict(channel_depth=16, fifo_depth=256)
+BLOCK_RAM_TESTS = [("edges_on_every_sample_position", 1.0), ("poisson_streams", 0.5)]
 
 FAST = [("edges_on_every_sample_position", 1.0), ("simultaneous_edges_on_all_channels", 0.5),
         ("overflow_under_tenfold_overload", 0.5), ("timestamp_accuracy", 0.25), ("poisson_streams", 0.5)]
@@ -77,6 +82,11 @@ def _cases():
         yield pytest.param("icarus", family, "delay_and_dead_time_limits", 1.0, DEEP,
                            id=f"icarus-{family}-delay_and_dead_time_limits-slow",
                            marks=[pytest.mark.xdist_group(f"postsynth-{family}-deep"), pytest.mark.slow])
+        if family == "ecp5":
+            for test, scale in BLOCK_RAM_TESTS:
+                yield pytest.param("icarus", family, test, scale, BLOCK_RAM,
+                                   id=f"icarus-{family}-block-ram-{test}-x{scale:g}",
+                                   marks=pytest.mark.xdist_group(f"postsynth-{family}-block-ram"))
         for test, scale in FAST:
             yield pytest.param("verilator", family, test, scale, SMALL, id=f"verilator-{family}-{test}-x{scale:g}",
                                marks=[pytest.mark.xdist_group(f"postsynth-{family}-verilator"), pytest.mark.slow,
@@ -115,3 +125,5 @@ def test_netlists_are_vendor_cells():
         else:
             assert {"LUT4", "CCU2C", "TRELLIS_FF", "TRELLIS_DPR16X4"} <= set(cells), cells
         assert not [c for c in cells if c.startswith("$") and c != "$scopeinfo"], cells
+    # and the deeper output FIFO is ECP5 block RAM
+    assert _build("icarus", "ecp5", BLOCK_RAM).synthesized.cells.get("DP16KD", 0) >= 1

@@ -1,9 +1,12 @@
 """Behavioural Verilog models of vendor primitives that Yosys knows only as black boxes.
 
 ``ecp5_models()`` lists the ECP5 models (IDDRX1F, IDDRX2F, ODDRX1F, ODDRX2F,
-ECLKSYNCB, CLKDIVF and their shared ``qnu_eclk_phase`` helper) for Icarus
-Verilog; each file says which Lattice documentation statements it implements.
-Yosys's own ``ecp5/cells_sim.v`` covers none of these primitives.
+ECLKSYNCB, CLKDIVF and their shared ``qnu_eclk_phase`` helper, and the DP16KD
+block RAM) for Icarus Verilog; each file says which Lattice documentation
+statements it implements. Yosys's own ``ecp5/cells_sim.v`` covers none of
+these primitives. The DP16KD model is tested through Yosys's block-RAM
+mapping (``sim/test_block_ram_model.py``), the others on their own
+(``sim/test_vendor_models.py``).
 
 ``run_icarus`` builds and runs a cocotb test on them; ``SerialBench`` and
 ``SclkReference`` are the pin-level bench their tests (and the PHYs' tests)
@@ -17,7 +20,7 @@ __all__ = ["ECP5_PRIMITIVES", "ecp5_models", "run_icarus", "SclkReference", "Ser
 
 _ECP5_DIR = Path(__file__).parent / "vendor" / "ecp5"
 
-ECP5_PRIMITIVES = ("IDDRX1F", "IDDRX2F", "ODDRX1F", "ODDRX2F", "ECLKSYNCB", "CLKDIVF")
+ECP5_PRIMITIVES = ("IDDRX1F", "IDDRX2F", "ODDRX1F", "ODDRX2F", "ECLKSYNCB", "CLKDIVF", "DP16KD")
 
 
 def ecp5_models():
