@@ -1,15 +1,13 @@
 """Merge the channels' queues in one comparison level: the merger for small FPGAs."""
 
 from amaranth.hdl import Module, Signal, Cat
-from amaranth.lib import wiring, stream
-from amaranth.lib.wiring import In, Out
 
-from .event import entry_layout, event_layout
+from .merge import Merger
 
 __all__ = ["FlatMerger"]
 
 
-class FlatMerger(wiring.Component):
+class FlatMerger(Merger):
     """A drop-in alternative to :class:`EventMerger` with one register.
 
     It sees every queue head at once, so the rule is simply: a head is
@@ -22,18 +20,6 @@ class FlatMerger(wiring.Component):
     of every pair of heads fits in a cycle. Keys are compared modulo
     ``2**key_width``, as in the tree.
     """
-
-    def __init__(self, *, channels, key_width, horizon, ticks_per_cycle):
-        self.channels = channels
-        self.key_width = key_width
-        self.horizon = horizon
-        self.ticks_per_cycle = ticks_per_cycle
-        self.depth = self.stages(channels)
-        super().__init__({
-            "inputs": In(stream.Signature(entry_layout(key_width))).array(channels),
-            "local":  In(key_width),
-            "events": Out(stream.Signature(event_layout(channels))),
-        })
 
     @staticmethod
     def stages(channels):

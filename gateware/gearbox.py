@@ -144,10 +144,10 @@ class _Crossing(wiring.Component):
         return m
 
 
-def _errors(m, crossing, domain, name="fifo"):
+def _errors(m, crossing, domain):
     """The crossing's underflow, or its overflow brought over, in the read ``domain``."""
-    overflow_seen = Signal(name=f"{name}_overflow_seen")
-    m.submodules[f"{name}_overflow_sync"] = FFSynchronizer(crossing.overflow, overflow_seen, o_domain=domain)
+    overflow_seen = Signal()
+    m.submodules.overflow_sync = FFSynchronizer(crossing.overflow, overflow_seen, o_domain=domain)
     return crossing.underflow | overflow_seen
 
 

@@ -6,10 +6,33 @@ from amaranth.lib.wiring import In, Out
 
 from .event import TIME_WIDTH, LOST_WIDTH, EventKind, entry_layout, event_layout
 
-__all__ = ["EventMerger"]
+__all__ = ["Merger", "EventMerger"]
 
 
-class EventMerger(wiring.Component):
+class Merger(wiring.Component):
+    """What every merger is: the channel queues' heads in (``inputs``), the
+    free-running local count, one stream of events out; ``depth`` registers
+    (``stages(channels)``) from a queue head to ``events``. Subclasses differ
+    in how they choose, not in what they are."""
+
+    def __init__(self, *, channels, key_width, horizon, ticks_per_cycle):
+        self.channels = channels
+        self.key_width = key_width
+        self.horizon = horizon
+        self.ticks_per_cycle = ticks_per_cycle
+        self.depth = self.stages(channels)
+        super().__init__({
+            "inputs": In(stream.Signature(entry_layout(key_width))).array(channels),
+            "local":  In(key_width),
+            "events": Out(stream.Signature(event_layout(channels))),
+        })
+
+    @staticmethod
+    def stages(channels):
+        raise NotImplementedError
+
+
+class EventMerger(Merger):
     """A pipelined tree of two-input merge stages over the channel queues.
 
     Entries are ordered by their ``key`` on the free-running local count,
@@ -45,18 +68,6 @@ class EventMerger(wiring.Component):
     One entry leaves per cycle while ``events.ready`` is high. ``depth`` is
     the number of registers (cycles) between a queue head and ``events``.
     """
-
-    def __init__(self, *, channels, key_width, horizon, ticks_per_cycle):
-        self.channels = channels
-        self.key_width = key_width
-        self.horizon = horizon
-        self.ticks_per_cycle = ticks_per_cycle
-        self.depth = self.stages(channels)
-        super().__init__({
-            "inputs": In(stream.Signature(entry_layout(key_width))).array(channels),
-            "local":  In(key_width),
-            "events": Out(stream.Signature(event_layout(channels))),
-        })
 
     #: entries per channel the payload FIFOs hold: at most two (a register
     #: and its skid) per register between a leaf and the output register

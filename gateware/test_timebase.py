@@ -49,28 +49,15 @@ class TimebaseModel:
             self.resync_start = self.time
 
 
-@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
-def test_timebase_against_model(n):
-    rng = random.Random(n)
-    period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)
-    dut = Timebase(n, default_period=period)
-    model = TimebaseModel(n, period)
+def run_against_model(dut, model, inputs, cycles):
+    """Drive ``dut`` for ``cycles`` cycles with ``inputs(cycle)`` -> (load, adjust,
+    period), checking every output against ``model`` each cycle; the pulses seen."""
     pulses_seen = 0
 
     async def bench(ctx):
         nonlocal pulses_seen
-        for cycle in range(8000):
-            op = rng.random()
-            load = adjust = None
-            new_period = model.period
-            if cycle == 0 or op < 0.004:    # loads keep the time far from zero
-                load = rng.randrange(2 ** 36, 2 ** 40)
-            elif op < 0.02:
-                adjust = rng.randrange(-model.period + 1, model.period)
-            elif op < 0.024:
-                adjust = rng.choice([-1, 1]) * rng.randrange(model.period, 10 * model.period)
-            elif op < 0.027:
-                new_period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)
+        for cycle in range(cycles):
+            load, adjust, new_period = inputs(cycle)
             ctx.set(dut.load.valid, load is not None)
             ctx.set(dut.load.payload, load or 0)
             ctx.set(dut.adjust.valid, adjust is not None)
@@ -91,7 +78,58 @@ def test_timebase_against_model(n):
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    assert pulses_seen >= 3
+    return pulses_seen
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
+def test_timebase_against_model(n):
+    rng = random.Random(n)
+    period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)
+    dut = Timebase(n, default_period=period)
+    model = TimebaseModel(n, period)
+
+    def inputs(cycle):
+        op = rng.random()
+        load = adjust = None
+        new_period = model.period
+        if cycle == 0 or op < 0.004:    # loads keep the time far from zero
+            load = rng.randrange(2 ** 36, 2 ** 40)
+        elif op < 0.02:
+            adjust = rng.randrange(-model.period + 1, model.period)
+        elif op < 0.024:
+            adjust = rng.choice([-1, 1]) * rng.randrange(model.period, 10 * model.period)
+        elif op < 0.027:
+            new_period = rng.randrange(MIN_PERIOD, 2 * MIN_PERIOD)
+        return load, adjust, new_period
+
+    assert run_against_model(dut, model, inputs, 8000) >= 3
+
+
+def test_small_timebase_against_model():
+    """The 32-bit pulse phase (period_width=32) against the timebase's model, with periods
+    of 2**31 ticks and more (their top bit set) and steps of nearly a period either way."""
+    n, rng = 2, random.Random(11)
+    period = 2 ** 32 - 12_345
+    dut = Timebase(n, default_period=period, period_width=32)
+    model = TimebaseModel(n, period)
+
+    def inputs(cycle):
+        op, load, adjust = rng.random(), None, None
+        new_period = model.period
+        if cycle % 500 == 0:                # just before a boundary, past the resync
+            load = rng.randrange(1, 2 ** 30) * model.period - rng.randrange(200, 600)
+        elif cycle % 500 < 350:             # let the pulse come
+            pass
+        elif cycle % 500 == 350:            # a step of up to a period either way, to just before a boundary
+            adjust = (-rng.randrange(20, 100) - model.time - n) % model.period
+            adjust -= model.period * (rng.random() < 0.5 and adjust > 0)
+        elif op < 0.036:
+            adjust = rng.choice([-1, 1]) * rng.randrange(model.period, 4 * model.period)
+        elif op < 0.04:
+            new_period = rng.randrange(2 ** 31, 2 ** 32)
+        return load, adjust, new_period
+
+    assert run_against_model(dut, model, inputs, 6000) >= 5
 
 
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")

@@ -82,12 +82,12 @@ class PhyStatus:
     def __str__(self):
         if self.ok:
             return "running"
-        words = [f"{side} {state}" for side, running, error in
-                 (("inputs", self.inputs_running, self.input_error),
-                  ("outputs", self.outputs_running, self.output_error))
-                 for state in [("GEARBOX ERROR: samples lost or repeated" if error else
-                                "running" if running else "NOT RUNNING")]]
-        return ", ".join(words)
+        def side(name, running, error):
+            if error:
+                return f"{name} GEARBOX ERROR: samples lost or repeated"
+            return f"{name} {'running' if running else 'NOT RUNNING'}"
+        return (f"{side('inputs', self.inputs_running, self.input_error)}, "
+                f"{side('outputs', self.outputs_running, self.output_error)}")
 
 
 class Device:
