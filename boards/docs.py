@@ -143,8 +143,13 @@ def render():
         "the OrangeCrab's Feather header 3. For 16 channels the ULX3S `ddr` PHY and the "
         "OrangeCrab use IDDRX1F on the same 200 MHz SCLK: 2 samples per SCLK cycle, 8 per 50 MHz "
         "core cycle, 2.5 ns bins.",
-        "- iCE40UP5K, 4 channels at 48 MHz: the node does not fit yet (about 190 % of the logic "
-        "cells, 48 of 30 block RAMs); its build is an expected failure in the test suite until it does.",
+        "- iCE40UP5K, 4 channels at 48 MHz: the node does not fit yet (about 172 % of the logic "
+        "cells, 48 of 30 block RAMs); its build is an expected failure in the test suite until it does. "
+        "Fitting needs a smaller design, not tuning: with the pulse logic removed altogether and only "
+        "2 channels it would still take 114 % of the cells. Each channel costs about 1200 cells "
+        "(64-bit timestamps, a 32-bit ordering key and 32-bit counters, its queue 9 block RAMs "
+        "for 130-bit entries), the rest (timebase, register bank, command engine, framer, merger) "
+        "about 4100.",
         "",
         "## The geared front ends: status and latency",
         "",
@@ -157,7 +162,11 @@ def render():
         "into a tagger input; each pulse leaves on the fine tick where a pulse period starts "
         "(a multiple of `pulse_period` on the node's time), so its timestamp minus that multiple "
         "is the output plus input latency plus the loop cable: subtract it on the host (a "
-        "channel's `delay` only adds, so it can equalise channels, not remove a common offset).",
+        "channel's `delay` only adds, so it can equalise channels, not remove a common offset). "
+        "`qnu calibrate --port PORT --channel C` does this: it sets a 40 us pulse period, takes 16 "
+        "looped pulses on input C, checks that they agree to a tick, restores the period and the "
+        "channel's settings, and prints the latency (`qnu.host.calibrate.calibrate_loopback` from "
+        "Python).",
         "",
         "## Adding a board",
         "",

@@ -86,13 +86,15 @@ def _reset_on_unlock(m, domain, clock, locked):
 _NO_GEARBOX = {"inputs_running": 1, "outputs_running": 1, "input_error": 0, "output_error": 0}
 
 
-def _gearboxes(m, phy, inputs, outputs, samples_in):
+def _gearboxes(m, phy, inputs, outputs, samples_in, out_domain="sclk"):
     """Widen ``inputs``' SCLK words to the core's, narrow the core's trigger words
-    to ``outputs``'; and their status, in the core's domain, for ``phy_status``."""
+    to ``outputs``' (in ``out_domain``, SCLK or a domain on the same clock);
+    and their status, in the core's domain, for ``phy_status``."""
     from qnu.gateware.gearbox import SampleWidener, SampleNarrower
     ratio = phy.samples_per_cycle // samples_in
     widen = m.submodules.widen = SampleWidener(phy.channels, samples_in=samples_in, ratio=ratio)
-    narrow = m.submodules.narrow = SampleNarrower(len(phy.outputs), samples_in=samples_in, ratio=ratio)
+    narrow = m.submodules.narrow = SampleNarrower(len(phy.outputs), samples_in=samples_in, ratio=ratio,
+                                                  o_domain=out_domain)
     m.d.comb += [widen.narrow.eq(inputs.samples), outputs.samples.eq(narrow.narrow)]
     # the narrower reports in SCLK's domain
     outputs_running, output_error = Signal(), Signal()
@@ -136,11 +138,15 @@ def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     sclk_hz = phy.targets["sclk"]
     pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, sclk_hz, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
+    # the inputs' and the outputs' sides of SCLK each have their own reset
+    # synchroniser, placed near its users: one shared reset net spanning the
+    # chip from the widener to the narrower was SCLK's longest path
     _reset_on_unlock(m, "sclk", pll.outputs[0], pll.locked)
+    _reset_on_unlock(m, "sclk_out", pll.outputs[0], pll.locked)
     _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
     inputs = m.submodules.inputs = ECP5InputX1(taggers, domain="sclk", reset=False)
-    outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk")
-    return _gearboxes(m, phy, inputs, outputs, samples_in=2)
+    outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk_out")
+    return _gearboxes(m, phy, inputs, outputs, samples_in=2, out_domain="sclk_out")
 
 
 def _ecp5_x2(m, platform, board, phy, taggers, triggers):

@@ -29,12 +29,14 @@ class TimingCore(wiring.Component):
     For small FPGAs: ``merger="flat"`` takes :class:`FlatMerger` (one register,
     the same stream) instead of the pipelined tree, and ``period_width``
     narrows the pulse-phase logic (periods must then be below
-    ``2**period_width`` ticks; the bits above are ignored).
+    ``2**period_width`` ticks; the bits above are ignored), and
+    ``fast_steps=False`` drops the timebase's small-step path (every step
+    then recomputes the pulse phase, as a load does).
     """
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000,
                  channel_depth=32, fifo_depth=256, key_width=32, counter_width=32,
-                 merger="tree", period_width=TIME_WIDTH):
+                 merger="tree", period_width=TIME_WIDTH, fast_steps=True):
         mergers = {"tree": EventMerger, "flat": FlatMerger}
         if merger not in mergers:
             raise ValueError(f"merger must be one of {', '.join(mergers)}, not {merger!r}")
@@ -50,7 +52,7 @@ class TimingCore(wiring.Component):
         self.counter_width = counter_width
         self.event_layout = event_layout(channels)
         self._timebase = Timebase(samples_per_cycle, default_period=clock_hz * samples_per_cycle,
-                                  period_width=period_width)
+                                  period_width=period_width, fast_steps=fast_steps)
         super().__init__({
             "samples":       In(data.ArrayLayout(samples_per_cycle, channels)),
             "channel_config": In(data.ArrayLayout(ChannelConfig, channels)),

@@ -244,9 +244,16 @@ class SampleWidener(wiring.Component):
             seen.append(w_seen)
 
         # The fast side's reset (released once the PHY delivers samples) reaches
-        # one register, which tells the reader when the words become real.
-        running = Signal()
-        m.d[i] += running.eq(1)
+        # one register, which tells the reader when the words become real. Two
+        # reset-less copies follow it, so that the placer can spread the way
+        # from the reset synchroniser (wherever it sits) over three registers.
+        released = Signal()
+        m.d[i] += released.eq(1)
+        running = released
+        for stage in range(2):
+            copy = Signal(name=f"running_stage{stage}", reset_less=True)
+            m.d[i] += copy.eq(running)
+            running = copy
         running_in_o = Signal()
         m.submodules.running_sync = FFSynchronizer(running, running_in_o, o_domain=o)
 

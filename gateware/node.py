@@ -32,8 +32,8 @@ class Node(wiring.Component):
     ``uart_divisor`` is the UART bit time in clock cycles (default: the
     nearest to ``baudrate``). ``build_id`` is reported by IDENTIFY.
     ``rx_buffer_depth`` bytes of requests wait while a reply goes out;
-    ``channel_depth``, ``fifo_depth``, ``key_width``, ``merger`` and
-    ``period_width`` go to :class:`TimingCore`. A pulse period of
+    ``channel_depth``, ``fifo_depth``, ``key_width``, ``merger``,
+    ``period_width`` and ``fast_steps`` go to :class:`TimingCore`. A pulse period of
     ``2**period_width`` ticks or more is refused (BAD_VALUE).
     :meth:`small_board_args` gives the settings for a small FPGA.
     """
@@ -42,14 +42,18 @@ class Node(wiring.Component):
     def small_board_args():
         """Node keyword arguments for a small FPGA (iCE40UP5K, 48 MHz, 2 samples per cycle):
         the flat merger (one register, not a pipelined tree: 48 MHz leaves time
-        for every comparison in one cycle) and 32-bit pulse-phase logic
-        (periods up to 44 s at 96 M ticks per second). Depths, key and counter
-        widths stay those of the large boards, so the behaviour is the same."""
-        return dict(channels=4, samples_per_cycle=2, clock_hz=48_000_000, merger="flat", period_width=32)
+        for every comparison in one cycle), 32-bit pulse-phase logic (periods
+        up to 44 s at 96 M ticks per second) and no small-step path in the
+        timebase (a time step recomputes the pulse phase, 66 cycles, as a load
+        does; a pulse due then is counted in ``pulses_missed``). Depths, key
+        and counter widths stay those of the large boards."""
+        return dict(channels=4, samples_per_cycle=2, clock_hz=48_000_000, merger="flat", period_width=32,
+                    fast_steps=False)
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
-                 rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH):
+                 rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
+                 fast_steps=True):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -66,7 +70,7 @@ class Node(wiring.Component):
         self.period_width = period_width
         self.core = TimingCore(channels=channels, samples_per_cycle=samples_per_cycle, clock_hz=clock_hz,
                                channel_depth=channel_depth, fifo_depth=fifo_depth, key_width=key_width,
-                               merger=merger, period_width=period_width)
+                               merger=merger, period_width=period_width, fast_steps=fast_steps)
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),

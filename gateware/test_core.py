@@ -3,14 +3,15 @@ import pytest
 from amaranth.sim import Simulator
 
 from qnu.gateware import TimingCore
+from qnu.gateware.node import Node
 from qnu.sim import scenarios
 from qnu.sim.amaranth_bench import run_core
 from qnu.sim.model import expected_events
 from qnu.sim.scoreboard import check_lossless, check_lossy
 
 CLOCK_HZ = 100_000_000
-# the small-board core (Node.small_board_args): flat merger, 32-bit pulse phase
-SMALL = dict(merger="flat", period_width=32)
+# the small-board core (Node.small_board_args): flat merger, 32-bit pulse phase, no fast steps
+SMALL = {k: v for k, v in Node.small_board_args().items() if k not in ("channels", "samples_per_cycle", "clock_hz")}
 CORES = {"large": {}, "small": SMALL}
 
 

@@ -37,7 +37,7 @@ class Timebase(wiring.Component):
     in the abandoned window is not counted: the time it belonged to is gone).
     """
 
-    def __init__(self, samples_per_cycle, default_period, period_width=TIME_WIDTH):
+    def __init__(self, samples_per_cycle, default_period, period_width=TIME_WIDTH, fast_steps=True):
         if samples_per_cycle not in (1, 2, 4, 8, 16):
             raise ValueError(f"samples_per_cycle must be 1, 2, 4, 8 or 16, not {samples_per_cycle}")
         if default_period < MIN_PERIOD:
@@ -48,6 +48,9 @@ class Timebase(wiring.Component):
         # the phase logic is this wide: a small board keeps it to 32 bits
         # (periods under 2**32 ticks), the bits above ``period`` are ignored
         self.period_width = period_width
+        # without the small-step path (a small board's area), every step
+        # recomputes the phase like a load does
+        self.fast_steps = fast_steps
         super().__init__({
             "time":         Out(TIME_WIDTH),
             "load":         In(stream.Signature(unsigned(TIME_WIDTH), always_ready=True)),
@@ -63,24 +66,13 @@ class Timebase(wiring.Component):
         n = self.samples_per_cycle
         pw = self.period_width
         # The period in force: the input, one cycle late, so that a change
-        # never mixes with the phase of the cycle it arrives in. The constants
-        # derived from it are registered with it, so that the phase logic
-        # below is at most two carry chains deep (for a step), not four.
+        # never mixes with the phase of the cycle it arrives in; the constants
+        # derived from it are registered with it.
         period_in = self.period[:pw]
         period = Signal(pw, init=self.period.init)
         period_less_n = Signal(pw, init=self.period.init - n)
-        # n, n - period, n + period, n - 2 * period: what a step adds to phase + adj
-        w = pw + 3
-        step_k = [Signal(signed(w), init=n + j * self.period.init, name=f"step_k{i}")
-                  for i, j in enumerate((0, -1, 1, -2))]
         period_changed = Signal()
-        m.d.sync += [
-            period.eq(period_in),
-            period_less_n.eq(period_in - n),
-            # (no multiplications: a constant product would take a DSP)
-            step_k[0].eq(n), step_k[1].eq(n - period_in), step_k[2].eq(n + period_in),
-            step_k[3].eq(n - Cat(0, period_in)),
-        ]
+        m.d.sync += [period.eq(period_in), period_less_n.eq(period_in - n)]
         m.d.comb += period_changed.eq(period_in != period)
 
         # time mod period, for the current cycle; meaningful when phase_valid.
@@ -127,31 +119,20 @@ class Timebase(wiring.Component):
             ]
 
         adj = self.adjust.payload
-        small_step = Signal()
-        m.d.comb += small_step.eq((adj < period) & (adj > -period))
-        # For a small step the new phase is (phase_next + adj) mod period, and
-        # one correction by a period suffices. Every candidate is computed
-        # from phase + adj at once, each a three-operand sum done as one
-        # carry-save layer and one carry chain, and the signs pick one:
-        # stepped is (phase + adj + n) less a period if the phase wraps. A
-        # small step fits in pw + 1 bits, so the chains are the phase's width.
-        small_adj = adj[:pw + 1].as_signed()
-        plain, less, more, less2 = (add3(phase, small_adj, k, w) for k in step_k)
-        stepped_phase = Signal(pw)
-        with m.If(~wraps):                  # stepped = plain
-            m.d.comb += stepped_phase.eq(Mux(plain < 0, more, Mux(less >= 0, less, plain)))
-        with m.Else():                      # stepped = less
-            m.d.comb += stepped_phase.eq(Mux(less < 0, plain, Mux(less2 >= 0, less2, less)))
-
+        if self.fast_steps:
+            small_step, stepped_phase = self._small_step(m, phase, wraps, period, adj)
         with m.If(self.load.valid):
             m.d.sync += self.time.eq(self.load.payload)
             m.d.sync += start_divider()
         with m.Elif(self.adjust.valid):
             m.d.sync += self.time.eq(add3(self.time, adj, n, TIME_WIDTH))
-            # the phase is written either way: if the step is not small, the
-            # divider starts, and the phase is invalid until it is done
-            m.d.sync += phase.eq(stepped_phase)
-            with m.If(~(small_step & ~div_busy & phase_valid & ~period_changed)):
+            if self.fast_steps:
+                # the phase is written either way: if the step is not small, the
+                # divider starts, and the phase is invalid until it is done
+                m.d.sync += phase.eq(stepped_phase)
+                with m.If(~(small_step & ~div_busy & phase_valid & ~period_changed)):
+                    m.d.sync += start_divider()
+            else:
                 m.d.sync += start_divider()
         with m.Else():
             m.d.sync += self.time.eq(self.time + n)
@@ -189,3 +170,35 @@ class Timebase(wiring.Component):
                 m.d.sync += phase.eq(phase_next)
 
         return m
+
+    def _small_step(self, m, phase, wraps, period, adj):
+        """Whether ``adj`` is a small step (less than a period), and the phase it gives."""
+        n, pw = self.samples_per_cycle, self.period_width
+        # n, n - period, n + period, n - 2 * period: what a step adds to phase + adj,
+        # registered with the period (from its input, like ``period``), so that
+        # the phase logic is at most two carry chains deep, not four
+        period_in = self.period[:pw]
+        w = pw + 3
+        step_k = [Signal(signed(w), init=n + j * self.period.init, name=f"step_k{i}")
+                  for i, j in enumerate((0, -1, 1, -2))]
+        m.d.sync += [
+            # (no multiplications: a constant product would take a DSP)
+            step_k[0].eq(n), step_k[1].eq(n - period_in), step_k[2].eq(n + period_in),
+            step_k[3].eq(n - Cat(0, period_in)),
+        ]
+        small_step = Signal()
+        m.d.comb += small_step.eq((adj < period) & (adj > -period))
+        # For a small step the new phase is (phase_next + adj) mod period, and
+        # one correction by a period suffices. Every candidate is computed
+        # from phase + adj at once, each a three-operand sum done as one
+        # carry-save layer and one carry chain, and the signs pick one:
+        # stepped is (phase + adj + n) less a period if the phase wraps. A
+        # small step fits in pw + 1 bits, so the chains are the phase's width.
+        small_adj = adj[:pw + 1].as_signed()
+        plain, less, more, less2 = (add3(phase, small_adj, k, w) for k in step_k)
+        stepped_phase = Signal(pw)
+        with m.If(~wraps):                  # stepped = plain
+            m.d.comb += stepped_phase.eq(Mux(plain < 0, more, Mux(less >= 0, less, plain)))
+        with m.Else():                      # stepped = less
+            m.d.comb += stepped_phase.eq(Mux(less < 0, plain, Mux(less2 >= 0, less2, less)))
+        return small_step, stepped_phase

@@ -8,11 +8,12 @@ import os
 import sys
 import time
 
+from qnu.host.calibrate import calibrate_loopback
 from qnu.host.device import open_device
 from qnu.host.registers import field_values
 from qnu.host.tags import Recording
 
-__all__ = ["SUBCOMMANDS", "add_info", "add_regs", "add_tags"]
+__all__ = ["SUBCOMMANDS", "add_info", "add_regs", "add_tags", "add_calibrate"]
 
 
 def _add_port_options(parser):
@@ -233,4 +234,31 @@ def add_tags(sub):
     p.set_defaults(func=tags)
 
 
-SUBCOMMANDS = [add_info, add_regs, add_tags]
+# --- qnu calibrate ----------------------------------------------------------------
+
+def calibrate(args):
+    with _open(args) as dev:
+        try:
+            loop = calibrate_loopback(dev, args.channel, period_ps=round(args.period_us * 1e6),
+                                      pulses=args.pulses, timeout_s=args.wait)
+        except ValueError as e:
+            sys.exit(f"qnu calibrate: error: {e}")
+        print(loop)
+
+
+def add_calibrate(sub):
+    p = sub.add_parser("calibrate", help="measure the loop from trigger output 0 back to a tagger input",
+                       description="With trigger output 0 wired to tagger input --channel, measure the "
+                                   "output plus input latency (and the loop cable): the looped pulses' "
+                                   "timestamps minus the pulse period starts. Subtract it from timestamps. "
+                                   "The pulse period and the channel's settings are restored afterwards.")
+    _add_port_options(p)
+    p.add_argument("--channel", type=int, required=True, help="the input the loop comes back on")
+    p.add_argument("--period-us", type=float, default=40.0, help="pulse period while measuring (default 40 us)")
+    p.add_argument("--pulses", type=int, default=16, help="looped pulses to measure (default 16)")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for them (default 10)")
+    p.set_defaults(func=calibrate)
+
+
+SUBCOMMANDS = [add_info, add_regs, add_tags, add_calibrate]

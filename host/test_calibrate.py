@@ -1,0 +1,53 @@
+"""Loopback calibration: the offset arithmetic, parameter checks and the no-loop path on the fake node."""
+
+import random
+
+import numpy as np
+import pytest
+
+from qnu.host.calibrate import CalibrationError, calibrate_loopback, loop_offsets, _ticks_of
+from qnu.host.units import TickClock
+
+from .test_cli_device import run
+
+
+@pytest.mark.parametrize("latency", [0, 1, 37, 15_998, 15_999])
+def test_loop_offsets_are_the_latency_modulo_the_period(latency):
+    """Pulses leave at multiples of the period and come back ``latency`` (+0 or +1, the sampling)
+    ticks later; the offsets are that latency, one representation of it, even across the wrap."""
+    period, rng = 16_000, random.Random(latency)
+    ticks = [k * period + latency + rng.randrange(2) for k in range(100, 140)]
+    offsets = loop_offsets(ticks, period)
+    assert offsets.max() - offsets.min() <= 1
+    assert all(o % period == t % period for o, t in zip(offsets.tolist(), ticks))
+
+
+@pytest.mark.parametrize("clock", [TickClock(100_000_000, 4), TickClock(48_000_000, 2), TickClock(50_000_000, 16)])
+def test_ticks_of_inverts_the_picosecond_conversion(clock):
+    ticks = np.array([1, 2, 3, 1000, 123_456_789, 2 ** 40 + 7])
+    np.testing.assert_array_equal(_ticks_of(clock, clock.to_ps(ticks)), ticks)
+
+
+def test_bad_parameters_are_refused_before_anything_is_written(dev, node):
+    before = node.register("pulse_period_lo")
+    with pytest.raises(ValueError, match="at least 1024 ticks"):
+        calibrate_loopback(dev, 0, period_ps=1_000_000)
+    with pytest.raises(ValueError, match="pulses"):
+        calibrate_loopback(dev, 0, pulses=1)
+    assert node.register("pulse_period_lo") == before
+
+
+def test_no_loop_is_an_error_and_the_settings_come_back(dev, node):
+    dev.configure(1, enable=True, rising=False, falling=True, delay_ps=5_000, dead_time_ps=10_000)
+    names = ["pulse_period_lo", "pulse_period_hi", "ch1_ctrl", "ch1_delay", "ch1_dead_time"]
+    before = {n: node.register(n) for n in names}
+    with pytest.raises(CalibrationError, match="only 0 of 16 looped pulses came back on channel 1"):
+        calibrate_loopback(dev, 1, timeout_s=0.3)
+    assert {n: node.register(n) for n in names} == before
+
+
+def test_qnu_calibrate_reports_a_missing_loop(node, capsys):
+    code, _, err = run(capsys, "calibrate", "--port", node.path, "--channel", "0", "--wait", "0.3")
+    assert code == 1 and "is trigger output 0 wired to input 0?" in err
+    code, _, err = run(capsys, "calibrate", "--port", node.path, "--channel", "0", "--period-us", "1")
+    assert code == 1 and "at least 1024 ticks" in err
