@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import QnuError
 
-__all__ = ["LoopbackCalibration", "CalibrationError", "calibrate_loopback", "loop_offsets"]
+__all__ = ["CalibrationError", "LoopbackCalibration", "calibrate_loopback", "loop_offsets"]
 
 MIN_PERIOD_TICKS = 1024     # the timebase's shortest pulse period
 

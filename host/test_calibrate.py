@@ -4,8 +4,12 @@ import random
 
 import numpy as np
 import pytest
-
-from qnu.host.calibrate import CalibrationError, calibrate_loopback, loop_offsets, _ticks_of
+from qnu.host.calibrate import (
+    CalibrationError,
+    _ticks_of,
+    calibrate_loopback,
+    loop_offsets,
+)
 from qnu.host.units import TickClock
 
 from .test_cli_device import run
