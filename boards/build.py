@@ -62,10 +62,28 @@ def _tail(path, lines=25):
         return "(no log)"
 
 
-def build(board, phy=None, *, build_dir=None, seed=1, verbose=False):
+def build(board, phy=None, *, build_dir=None, seed=1, seeds=1, verbose=False, log=None):
     """Synthesize, place, route and pack a node for ``board``; return its
     ``BuildReport``. Raises ``TimingNotMet`` (with the report) when a clock
-    misses its target, ``BuildError`` when a tool fails."""
+    misses its target, ``BuildError`` when a tool fails.
+
+    ``seeds`` > 1 builds again with the next placement seeds (``seed + 1``, ...)
+    while timing is not met: placement moves a marginal path by several per
+    cent from seed to seed. ``log(message)`` hears of each retry. The last
+    ``TimingNotMet`` is raised if no seed meets timing."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, not {seeds}")
+    for attempt in range(seeds):
+        try:
+            return _build_once(board, phy, build_dir=build_dir, seed=seed + attempt, verbose=verbose)
+        except TimingNotMet as error:
+            if attempt == seeds - 1:
+                raise
+            if log:
+                log(f"seed {seed + attempt}: " + str(error).splitlines()[0] + f"; trying seed {seed + attempt + 1}")
+
+
+def _build_once(board, phy, *, build_dir, seed, verbose):
     phy = phy or board.default_phy
     spec = board.phy(phy)
     build_dir = Path(build_dir or default_build_dir(board, phy))
@@ -95,7 +113,7 @@ def build(board, phy=None, *, build_dir=None, seed=1, verbose=False):
     extension = "bin" if board.family == "ice40" else "bit"
     report = BuildReport(board.name, phy, spec.channels, spec.samples_per_cycle, spec.bin_ps,
                          clocks, resources, str(build_dir / f"{name}.{extension}"),
-                         time.monotonic() - started)
+                         time.monotonic() - started, seed)
     if not report.timing_met:
         raise TimingNotMet(report)
     return report

@@ -61,6 +61,7 @@ class BuildReport:
     resources: list = field(default_factory=list)
     bitstream: str = ""
     seconds: float = 0.0
+    seed: int = 1               # the nextpnr placement seed of this build
 
     @property
     def timing_met(self):
@@ -82,7 +83,7 @@ class BuildReport:
         for r in self.resources:
             lines.append(f"  {r.name:<12} {r.used:>6} / {r.available:<6} ({r.percent:.1f} %)")
         if self.bitstream:
-            lines.append(f"  bitstream {self.bitstream} ({self.seconds:.0f} s)")
+            lines.append(f"  bitstream {self.bitstream} ({self.seconds:.0f} s, seed {self.seed})")
         return "\n".join(lines)
 
 

@@ -1,5 +1,6 @@
 """Reading the tools' figures, and `qnu build`'s verdict on them."""
 
+import dataclasses
 import json
 
 import pytest
@@ -86,7 +87,10 @@ def test_cli_reports_missed_timing_and_fails(tmp_path, monkeypatch, capsys):
     report, log = write(tmp_path, {"clk": {"achieved": 45.5, "constraint": 48.0}}, {})
     clocks, resources = read_report(report, log, family="ice40", device="iCE40UP5K", targets={"sync": 48e6})
 
+    asked = {}
+
     def fake_build(board, phy, **kwargs):
+        asked.update(kwargs)
         raise TimingNotMet(BuildReport(board.name, phy or "ddr", 4, 2, 10416.7, clocks, resources))
     monkeypatch.setattr("qnu.boards.build.build", fake_build)
     with pytest.raises(SystemExit) as exit_:
@@ -95,9 +99,39 @@ def test_cli_reports_missed_timing_and_fails(tmp_path, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert "FAILED by 5.2%" in out
     assert "qnu build: error: timing not met: sync 45.50 MHz < 48 MHz" in err
+    assert asked["seed"] == 1 and asked["seeds"] == 3      # up to three placements by default
 
 
 def test_cli_refuses_an_unknown_phy_before_building(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--board", "ulx3s", "--phy", "x7"])
     assert "board ulx3s has no PHY 'x7'; it has: x2" in capsys.readouterr().err
+
+
+def test_seeds_retry_a_missed_timing_with_the_next_seeds(tmp_path, monkeypatch):
+    """build(seeds=N) places again with seed + 1, ... while timing is missed, and says so."""
+    from qnu.boards import get_board
+    from qnu.boards.build import build
+
+    report, log = write(tmp_path, {"clk": {"achieved": 45.5, "constraint": 48.0}}, {})
+    clocks, resources = read_report(report, log, family="ice40", device="iCE40UP5K", targets={"sync": 48e6})
+    met = [dataclasses.replace(c, achieved_mhz=50.0) for c in clocks]
+    tried = []
+
+    def one_build(board, phy, *, build_dir, seed, verbose):
+        tried.append(seed)
+        if seed < 7:
+            raise TimingNotMet(BuildReport(board.name, "ddr", 4, 2, 10416.7, clocks, resources, seed=seed))
+        return BuildReport(board.name, "ddr", 4, 2, 10416.7, met, resources, seed=seed)
+    monkeypatch.setattr("qnu.boards.build._build_once", one_build)
+    board, heard = get_board("icebreaker"), []
+    assert build(board, seed=5, seeds=3, log=heard.append).seed == 7
+    assert tried == [5, 6, 7]
+    assert [m.split(":")[0] for m in heard] == ["seed 5", "seed 6"] and "trying seed 7" in heard[-1]
+
+    tried.clear()
+    with pytest.raises(TimingNotMet) as caught:
+        build(board, seed=1, seeds=2)
+    assert tried == [1, 2] and caught.value.report.seed == 2
+    with pytest.raises(ValueError, match="seeds must be at least 1"):
+        build(board, seeds=0)

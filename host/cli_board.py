@@ -5,6 +5,8 @@ from pathlib import Path
 
 __all__ = ["SUBCOMMANDS", "add_build", "add_flash", "add_boards"]
 
+SEEDS = 3   # placement seeds `qnu build` tries before it gives up on timing
+
 
 def _fail(command, error):
     print(f"qnu {command}: error: {error}", file=sys.stderr)
@@ -25,7 +27,8 @@ def _build(args):
         print(f"building {board.name} ({args.phy or board.default_phy}) in "
               f"{args.build_dir or 'build/boards/'}; the first YoWASP run compiles the tools "
               f"(a few minutes, once)", file=sys.stderr)
-        report = build(board, args.phy, build_dir=args.build_dir, seed=args.seed, verbose=args.verbose)
+        report = build(board, args.phy, build_dir=args.build_dir, seed=args.seed, seeds=args.seeds,
+                       verbose=args.verbose, log=lambda message: print(message, file=sys.stderr))
     except TimingNotMet as error:
         print(error.report.format())
         _fail("build", "timing not met: " + "; ".join(
@@ -44,6 +47,9 @@ def add_build(sub):
     p.add_argument("--phy", help="input PHY (default: the board's first)")
     p.add_argument("--build-dir", type=Path, help="where the build goes (default build/boards/BOARD-PHY)")
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    p.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
+                   help=f"while timing is not met, place again with the next seed, up to N builds "
+                        f"(default {SEEDS})")
     p.add_argument("--verbose", action="store_true", help="show the tools' output")
     p.set_defaults(func=_build)
 
