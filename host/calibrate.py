@@ -19,12 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .device import MIN_PULSE_PERIOD
 from .errors import QnuError
 
 __all__ = ["CalibrationError", "LoopbackCalibration", "calibrate_loopback", "loop_offsets"]
-
-MIN_PERIOD_TICKS = 1024     # the timebase's shortest pulse period
-
 
 class CalibrationError(QnuError):
     """No clean loopback: too few pulses came back, or their offsets disagree."""
@@ -66,9 +64,9 @@ def calibrate_loopback(device, channel, *, period_ps=40_000_000, pulses=16, time
     """
     clock = device.clock
     period_ticks = clock.to_ticks(period_ps)
-    if period_ticks < MIN_PERIOD_TICKS:
-        raise ValueError(f"period_ps must be at least {MIN_PERIOD_TICKS} ticks "
-                         f"({float(MIN_PERIOD_TICKS * clock.bin_ps):g} ps), not {period_ps}")
+    if period_ticks < MIN_PULSE_PERIOD:
+        raise ValueError(f"period_ps must be at least {MIN_PULSE_PERIOD} ticks "
+                         f"({float(MIN_PULSE_PERIOD * clock.bin_ps):g} ps), not {period_ps}")
     if pulses < 2:
         raise ValueError(f"pulses must be at least 2, not {pulses}")
     device.channel_config(channel)      # (checks the channel number)
@@ -77,7 +75,7 @@ def calibrate_loopback(device, channel, *, period_ps=40_000_000, pulses=16, time
                              f"ch{channel}_delay", f"ch{channel}_dead_time")
     try:
         device.configure(channel, enable=False)
-        device.regs.write({"pulse_period_lo": period_ticks & 0xFFFF_FFFF, "pulse_period_hi": period_ticks >> 32})
+        device.set_pulse_period(period_ticks)
         device.read_events()    # drop whatever came under the old period
         device.configure(channel, enable=True, rising=True, falling=False)
         started = time.monotonic()

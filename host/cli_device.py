@@ -49,6 +49,9 @@ def info(args):
         print(f"clock          {i.clock_hz:,} Hz, {i.samples_per_cycle} samples/cycle, "
               f"fine tick {float(clock.bin_ps):g} ps")
         print(f"time           {dev.read_time():,} ticks")
+        period = dev.pulse_period()
+        print(f"pulse period   {period:,} ticks ({float(period * clock.bin_ps) / 1e12:g} s), "
+              f"{dev.regs.read('pulses_missed')['pulses_missed']} missed")
         print(f"front end      {dev.phy_status()}")
         link = dev.regs.read(*(r.name for r in dev.regs.map if r.name.startswith("err_")),
                              "frames_ok", "records_sent")

@@ -26,6 +26,7 @@ __all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates", "
 
 _MASK32 = 0xFFFFFFFF
 _MAX_TICKS16 = 0xFFFF     # delay and dead time registers are 16 bits of fine ticks
+MIN_PULSE_PERIOD = 1024   # fine ticks: the timebase's shortest period (its MIN_PERIOD)
 _SETTLE_S = 0.2           # how long an EVENTS frame may trail the OK that stopped the stream
 
 
@@ -219,6 +220,22 @@ class Device:
         if not -(1 << 63) <= delta_ticks < 1 << 63:
             raise ValueError(f"a time step must fit a signed 64-bit count of ticks, not {delta_ticks}")
         self._time_cmd(delta_ticks & (1 << 64) - 1, 2)
+
+    # --- the pulse output ---------------------------------------------------------
+
+    def pulse_period(self):
+        """The trigger output's period in fine ticks: a pulse leaves on every multiple of it."""
+        v = self.regs.read("pulse_period_lo", "pulse_period_hi")
+        return v["pulse_period_hi"] << 32 | v["pulse_period_lo"]
+
+    def set_pulse_period(self, ticks):
+        """Set the trigger output's period in fine ticks (at least MIN_PULSE_PERIOD). A node
+        whose pulse logic is narrower (a small board's) refuses a longer one: DeviceError
+        BAD_VALUE. A pulse due while the node recomputes its phase (66 cycles) is counted
+        in ``pulses_missed``."""
+        if not MIN_PULSE_PERIOD <= ticks < 1 << 64:
+            raise ValueError(f"the pulse period must be {MIN_PULSE_PERIOD} to 2**64 - 1 ticks, not {ticks}")
+        self.regs.write({"pulse_period_lo": ticks & _MASK32, "pulse_period_hi": ticks >> 32})
 
     # --- events -----------------------------------------------------------------
 

@@ -55,3 +55,23 @@ def test_qnu_calibrate_reports_a_missing_loop(node, capsys):
     assert code == 1 and "is trigger output 0 wired to input 0?" in err
     code, _, err = run(capsys, "calibrate", "--port", node.path, "--channel", "0", "--period-us", "1")
     assert code == 1 and "at least 1024 ticks" in err
+
+
+def test_pulse_period_round_trips_and_is_checked(dev, node):
+    from qnu.gateware.timebase import MIN_PERIOD
+    from qnu.host.device import MIN_PULSE_PERIOD
+
+    assert MIN_PULSE_PERIOD == MIN_PERIOD
+    assert dev.pulse_period() == 100_000_000 * 4           # one second, the node's default
+    dev.set_pulse_period(2 ** 40 + 12_345)
+    assert dev.pulse_period() == 2 ** 40 + 12_345
+    assert node.register("pulse_period_hi") == 2 ** 8 and node.register("pulse_period_lo") == 12_345
+    for bad in (MIN_PULSE_PERIOD - 1, 2 ** 64):
+        with pytest.raises(ValueError, match="pulse period must be 1024"):
+            dev.set_pulse_period(bad)
+    assert dev.pulse_period() == 2 ** 40 + 12_345
+
+
+def test_qnu_info_shows_the_pulse_period(node, capsys):
+    code, out, _ = run(capsys, "info", "--port", node.path)
+    assert code == 0 and "pulse period   400,000,000 ticks (1 s), 0 missed" in out

@@ -46,6 +46,10 @@ class FakeNode:
         self._set("build_id", build_id)
         self._set("config", channels | samples_per_cycle << 8 | protocol_version << 16)
         self._set("clock_hz", clock_hz)
+        # the gateware's default pulse period: one second
+        period = clock_hz * samples_per_cycle
+        self._set("pulse_period_lo", period & 0xFFFF_FFFF)
+        self._set("pulse_period_hi", period >> 32)
         self.frame_interval = frame_interval
 
         # Test hooks, settable at any time.
