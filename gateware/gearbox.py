@@ -91,8 +91,8 @@ class _Crossing(wiring.Component):
     ``w_en``/``w_data`` write and ``r_en`` reads (``r_data`` is the word at the
     read pointer, read asynchronously from distributed RAM). Nothing checks
     ``r_en`` or ``w_en`` against the fill level on their own paths: the
-    owner starts reading once ``r_level`` shows data and then keeps pace.
-    ``r_level`` (read domain) is the fill level as the reader sees it, a few
+    owner starts reading once ``r_empty`` falls and then keeps pace.
+    ``r_empty`` (read domain) is whether the reader has caught up as it sees the writer, a few
     cycles late; ``underflow`` (read domain) and ``overflow`` (write domain)
     are sticky.
     """
@@ -102,7 +102,7 @@ class _Crossing(wiring.Component):
         self._ptr = (DEPTH - 1).bit_length() + 1
         super().__init__({
             "w_en": In(1), "w_data": In(width), "overflow": Out(1),
-            "r_en": In(1), "r_data": Out(width), "r_level": Out(self._ptr),
+            "r_en": In(1), "r_data": Out(width), "r_empty": Out(1, init=1),
             "underflow": Out(1),
         })
 
@@ -129,15 +129,16 @@ class _Crossing(wiring.Component):
         w_gray_in_r, r_gray_in_w = Signal(self._ptr), Signal(self._ptr)
         m.submodules.w_gray_sync = FFSynchronizer(w_gray, w_gray_in_r, o_domain=r)
         m.submodules.r_gray_sync = FFSynchronizer(r_gray, r_gray_in_w, o_domain=w)
-        w_seen, r_seen = Signal(self._ptr), Signal(self._ptr)
-        m.d[r] += w_seen.eq(_from_gray(m, w_gray_in_r))
+        r_seen = Signal(self._ptr)
         m.d[w] += r_seen.eq(_from_gray(m, r_gray_in_w))
 
-        # the reader sees the writer late (level low), the writer sees the reader late (level high)
-        m.d[r] += self.r_level.eq(w_seen - r_ptr)
+        # the reader sees the writer late (emptier), the writer sees the reader late (fuller).
+        # The reader compares Gray codes: an equality needs no conversion to binary (whose
+        # XOR chain, four LUTs deep, was SCLK's longest path), and both codes are a cycle old.
+        m.d[r] += self.r_empty.eq(w_gray_in_r == r_gray)
         w_level = Signal(self._ptr)
         m.d[w] += w_level.eq(w_ptr - r_seen)
-        with m.If(self.r_en & (self.r_level == 0)):
+        with m.If(self.r_en & self.r_empty):
             m.d[r] += self.underflow.eq(1)
         with m.If(self.w_en & (w_level >= DEPTH)):
             m.d[w] += self.overflow.eq(1)
@@ -158,7 +159,7 @@ class _SteadyReader:
         self.started = Signal()
         waited = Signal(range(SLACK + 1))
         has_data = Signal()         # registered: keeps the start logic off the level's path
-        m.d[domain] += has_data.eq(crossing.r_level != 0)
+        m.d[domain] += has_data.eq(~crossing.r_empty)
         with m.If(~self.started & has_data):
             m.d[domain] += waited.eq(waited + 1)
             with m.If(waited == SLACK):
