@@ -5,7 +5,7 @@ picks the front end (PLL and I/O logic) for the family. The node itself is
 the platform-free :class:`~qnu.gateware.node.Node`.
 """
 
-from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, Signal
+from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, ResetSignal, Signal
 from amaranth.lib import io
 from amaranth.lib.cdc import FFSynchronizer, ResetSynchronizer
 
@@ -76,10 +76,27 @@ class NodeTop(Elaboratable):
             m.d.comb += buffer.o.eq(state)
 
 
-def _reset_on_unlock(m, domain, clock, locked):
+def _reset_on_unlock(m, domain, clock, locked, *, pipeline=0):
+    """``domain`` on ``clock``, held in reset while the PLL is unlocked. With
+    ``pipeline``, the synchronised reset passes that many more (reset-less)
+    registers on its way: the synchroniser sits near the PLL's lock output, and
+    the registers let the placer spread the way to far users over several cycles."""
     m.domains += ClockDomain(domain)
     m.d.comb += ClockSignal(domain).eq(clock)
-    m.submodules[f"{domain}_reset"] = ResetSynchronizer(~locked, domain=domain)
+    if not pipeline:
+        m.submodules[f"{domain}_reset"] = ResetSynchronizer(~locked, domain=domain)
+        return
+    synchronised = f"{domain}_unlocked"
+    m.domains += ClockDomain(synchronised)
+    m.d.comb += ClockSignal(synchronised).eq(clock)
+    m.submodules[f"{domain}_reset"] = ResetSynchronizer(~locked, domain=synchronised)
+    held = Signal(init=1, name=f"{domain}_held")    # 1 while the synchroniser holds reset
+    m.d[synchronised] += held.eq(0)
+    for stage in range(pipeline):
+        copy = Signal(init=1, reset_less=True, name=f"{domain}_reset_stage{stage}")
+        m.d[synchronised] += copy.eq(held)
+        held = copy
+    m.d.comb += ResetSignal(domain).eq(held)
 
 
 # A front end without a gearbox runs whenever the core does.
@@ -141,8 +158,8 @@ def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     # the inputs' and the outputs' sides of SCLK each have their own reset
     # synchroniser, placed near its users: one shared reset net spanning the
     # chip from the widener to the narrower was SCLK's longest path
-    _reset_on_unlock(m, "sclk", pll.outputs[0], pll.locked)
-    _reset_on_unlock(m, "sclk_out", pll.outputs[0], pll.locked)
+    _reset_on_unlock(m, "sclk", pll.outputs[0], pll.locked, pipeline=2)
+    _reset_on_unlock(m, "sclk_out", pll.outputs[0], pll.locked, pipeline=2)
     _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
     inputs = m.submodules.inputs = ECP5InputX1(taggers, domain="sclk", reset=False)
     outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk_out")
