@@ -156,7 +156,7 @@ def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     pll = m.submodules.pll = ECP5PLL(ecp5_pll_params(frequency, sclk_hz, phy.core_hz))
     m.d.comb += pll.clk_in.eq(clk_in)
     # the inputs' and the outputs' sides of SCLK each have their own reset
-    # synchroniser, placed near its users: one shared reset net spanning the
+    # synchroniser and register pipeline: one shared reset net spanning the
     # chip from the widener to the narrower was SCLK's longest path
     _reset_on_unlock(m, "sclk", pll.outputs[0], pll.locked, pipeline=2)
     _reset_on_unlock(m, "sclk_out", pll.outputs[0], pll.locked, pipeline=2)
