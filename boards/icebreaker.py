@@ -5,9 +5,6 @@ from amaranth_boards.icebreaker import ICEBreakerPlatform
 from qnu.gateware.node import Node
 from .board import Board, Phy
 
-# the node's small-FPGA options (flat merger, 32-bit pulse phase); the PHY sets the rest
-SMALL_NODE = {k: v for k, v in Node.small_board_args().items()
-              if k not in ("channels", "samples_per_cycle", "clock_hz")}
 
 BOARD = Board(
     name="icebreaker",
@@ -24,6 +21,6 @@ BOARD = Board(
     },
     leds=(("led_g", 0), ("led_r", 0)),
     programmer="ice40_generic",
-    node_args=SMALL_NODE,
+    node_args=Node.small_core_args(),    # the PHY sets channels and clock
     pin_notes="3.3 V LVCMOS on PMOD1A. The host link is the FT2232H's second channel (3 Mbaud).",
 )

@@ -39,16 +39,21 @@ class Node(wiring.Component):
     """
 
     @staticmethod
+    def small_core_args():
+        """The small-FPGA core options, whatever the board's PHY: the flat merger
+        (one register, not a pipelined tree: 48 MHz leaves time for every
+        comparison in one cycle), 32-bit pulse-phase logic (periods up to 44 s at
+        96 M ticks per second) and no small-step path in the timebase (a time
+        step recomputes the pulse phase, 66 cycles, as a load does; a pulse due
+        then is counted in ``pulses_missed``). Depths, key and counter widths
+        stay those of the large boards."""
+        return dict(merger="flat", period_width=32, fast_steps=False)
+
+    @staticmethod
     def small_board_args():
-        """Node keyword arguments for a small FPGA (iCE40UP5K, 48 MHz, 2 samples per cycle):
-        the flat merger (one register, not a pipelined tree: 48 MHz leaves time
-        for every comparison in one cycle), 32-bit pulse-phase logic (periods
-        up to 44 s at 96 M ticks per second) and no small-step path in the
-        timebase (a time step recomputes the pulse phase, 66 cycles, as a load
-        does; a pulse due then is counted in ``pulses_missed``). Depths, key
-        and counter widths stay those of the large boards."""
-        return dict(channels=4, samples_per_cycle=2, clock_hz=48_000_000, merger="flat", period_width=32,
-                    fast_steps=False)
+        """Node keyword arguments for a small FPGA (iCE40UP5K, 48 MHz, 2 samples per
+        cycle): :meth:`small_core_args` and the iCEBreaker's channels and clock."""
+        return dict(channels=4, samples_per_cycle=2, clock_hz=48_000_000, **Node.small_core_args())
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,

@@ -10,8 +10,8 @@ from qnu.sim.model import expected_events
 from qnu.sim.scoreboard import check_lossless, check_lossy
 
 CLOCK_HZ = 100_000_000
-# the small-board core (Node.small_board_args): flat merger, 32-bit pulse phase, no fast steps
-SMALL = {k: v for k, v in Node.small_board_args().items() if k not in ("channels", "samples_per_cycle", "clock_hz")}
+# the small-board core: flat merger, 32-bit pulse phase, no fast steps
+SMALL = Node.small_core_args()
 CORES = {"large": {}, "small": SMALL}
 
 

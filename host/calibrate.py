@@ -91,7 +91,7 @@ def calibrate_loopback(device, channel, *, period_ps=40_000_000, pulses=16, time
         raise CalibrationError(
             f"only {len(mine)} of {pulses} looped pulses came back on channel {channel} in {elapsed:.1f} s: "
             f"is trigger output 0 wired to input {channel}?")
-    offsets = loop_offsets(_ticks_of(clock, mine), period_ticks)
+    offsets = loop_offsets(clock.tick_of(mine), period_ticks)
     spread = int(offsets.max() - offsets.min())
     if spread > tolerance_ticks:
         raise CalibrationError(
@@ -100,8 +100,3 @@ def calibrate_loopback(device, channel, *, period_ps=40_000_000, pulses=16, time
     offset = int(np.median(offsets))
     return LoopbackCalibration(channel, offset, int(clock.to_ps(offset)), len(mine), spread)
 
-
-def _ticks_of(clock, timestamp_ps):
-    """The fine ticks whose bins ``TickClock.to_ps`` placed these timestamps in the middle of."""
-    num, den = clock.bin_ps.numerator, clock.bin_ps.denominator
-    return np.asarray(timestamp_ps, dtype=np.int64) * den // num + 1

@@ -2,15 +2,8 @@
 
 import random
 
-import numpy as np
 import pytest
-from qnu.host.calibrate import (
-    CalibrationError,
-    _ticks_of,
-    calibrate_loopback,
-    loop_offsets,
-)
-from qnu.host.units import TickClock
+from qnu.host.calibrate import CalibrationError, calibrate_loopback, loop_offsets
 
 from .test_cli_device import run
 
@@ -24,12 +17,6 @@ def test_loop_offsets_are_the_latency_modulo_the_period(latency):
     offsets = loop_offsets(ticks, period)
     assert offsets.max() - offsets.min() <= 1
     assert all(o % period == t % period for o, t in zip(offsets.tolist(), ticks))
-
-
-@pytest.mark.parametrize("clock", [TickClock(100_000_000, 4), TickClock(48_000_000, 2), TickClock(50_000_000, 16)])
-def test_ticks_of_inverts_the_picosecond_conversion(clock):
-    ticks = np.array([1, 2, 3, 1000, 123_456_789, 2 ** 40 + 7])
-    np.testing.assert_array_equal(_ticks_of(clock, clock.to_ps(ticks)), ticks)
 
 
 def test_bad_parameters_are_refused_before_anything_is_written(dev, node):

@@ -1,5 +1,6 @@
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from qnu.host.units import TickClock
@@ -24,3 +25,10 @@ def test_rational_bin_is_exact_for_large_times():
 def test_rejects_bad_samples_per_cycle(n):
     with pytest.raises(ValueError, match="samples_per_cycle"):
         TickClock(100_000_000, n)
+
+
+@pytest.mark.parametrize("clock", [TickClock(100_000_000, 4), TickClock(48_000_000, 2), TickClock(50_000_000, 16)])
+def test_tick_of_inverts_the_picosecond_conversion(clock):
+    ticks = np.array([1, 2, 3, 1000, 123_456_789, 2 ** 40 + 7])
+    np.testing.assert_array_equal(clock.tick_of(clock.to_ps(ticks)), ticks)
+    assert clock.tick_of(clock.to_ps(1000)) == 1000

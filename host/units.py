@@ -39,6 +39,13 @@ class TickClock:
         out = whole + part
         return out if out.ndim else int(out)
 
+    def tick_of(self, timestamp_ps):
+        """Timestamp(s) in ps from :meth:`to_ps` -> the tick(s) they came from (its inverse)."""
+        num, den = self.bin_ps.numerator, self.bin_ps.denominator
+        # to_ps placed tick t at (t - 1/2) bins, rounded down: always inside bin t - 1
+        out = np.asarray(timestamp_ps, dtype=np.int64) * den // num + 1
+        return out if out.ndim else int(out)
+
     def to_ticks(self, ps):
         """Duration(s) in ps -> whole ticks, rounded to nearest (for delays and dead times)."""
         ps = np.asarray(ps, dtype=np.int64)
