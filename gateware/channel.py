@@ -35,19 +35,33 @@ class TaggerChannel(wiring.Component):
     how many were lost (events arriving until then, and in that very cycle,
     are lost too and counted in it).
     ``event_count`` counts every accepted event, queued or lost.
+
+    Unless ``stamped``, entries carry no timestamp: ``time`` is replaced by
+    ``gen``, the timebase generation of the word at ``samples``, which the
+    entry keeps (see :func:`~qnu.gateware.event.entry_layout`), and the sums
+    are plain carry chains (a small FPGA's slow clock has time for them).
+    ``gen_writes`` then has bit ``g`` set in a cycle an entry of generation
+    ``g`` goes into the queue, and ``gen_pending`` bit ``g`` while a marker of
+    generation ``g`` waits to go in: the core counts what each generation
+    still has queued.
     """
 
     #: cycles from a sample word at the inputs to its event being readable at ``events``
     LATENCY = 5
 
-    def __init__(self, *, samples_per_cycle, depth=16, key_width=32, counter_width=32):
+    def __init__(self, *, samples_per_cycle, depth=16, key_width=32, counter_width=32,
+                 stamped=True, lost_width=LOST_WIDTH):
         self.samples_per_cycle = samples_per_cycle
         self.depth = depth
         self.key_width = key_width
-        self._entry = entry_layout(key_width)
+        self.stamped = stamped
+        self.lost_width = lost_width
+        self._entry = entry_layout(key_width, stamped=stamped, lost_width=lost_width)
+        ports = {"time": In(TIME_WIDTH)} if stamped else {
+            "gen": In(1), "gen_writes": Out(2), "gen_pending": Out(2)}
         super().__init__({
             "samples":     In(samples_per_cycle),
-            "time":        In(TIME_WIDTH),
+            **ports,
             "local":       In(key_width),
             "config":      In(ChannelConfig),
             "events":      Out(stream.Signature(self._entry)),
@@ -63,12 +77,12 @@ class TaggerChannel(wiring.Component):
         # Stage 0: register the inputs and remember the previous word's last sample.
         s0_samples = Signal(n)
         s0_last    = Signal()
-        s0_time    = Signal(TIME_WIDTH)
+        s0_time    = Signal(TIME_WIDTH if self.stamped else 1)    # the time, or its generation
         s0_local   = Signal(self.key_width)
         m.d.sync += [
             s0_samples.eq(self.samples),
             s0_last.eq(s0_samples[-1]),
-            s0_time.eq(self.time),
+            s0_time.eq(self.time if self.stamped else self.gen),
             s0_local.eq(self.local),
         ]
 
@@ -121,7 +135,7 @@ class TaggerChannel(wiring.Component):
         s1_valid    = Signal()
         s1_position = Signal(range(n))
         s1_kind     = Signal(EventKind)
-        s1_time     = Signal(TIME_WIDTH)
+        s1_time     = Signal.like(s0_time)
         s1_local    = Signal(self.key_width)
         m.d.sync += [
             s1_valid.eq(found),
@@ -133,29 +147,33 @@ class TaggerChannel(wiring.Component):
         with m.If(found):
             m.d.sync += self.event_count.eq(self.event_count + 1)
 
-        # Stage 2: apply the delay.
-        # (three-operand sums: one carry chain each, not two in a row)
+        # Stage 2: apply the delay. (Stamped: three-operand sums, one carry
+        # chain each, not two in a row: a large FPGA's fast clock needs that.)
         delay = Signal.like(cfg.delay)
         s2_valid = Signal()
         s2_entry = Signal(self._entry)
-        m.d.sync += [
-            s2_valid.eq(s1_valid),
-            s2_entry.key.eq(add3(s1_local, s1_position, delay, self.key_width)),
-            s2_entry.timestamp.eq(add3(s1_time, s1_position, delay, TIME_WIDTH)),
-            s2_entry.kind.eq(s1_kind),
-        ]
+        m.d.sync += [s2_valid.eq(s1_valid), s2_entry.kind.eq(s1_kind)]
+        if self.stamped:
+            m.d.sync += [
+                s2_entry.key.eq(add3(s1_local, s1_position, delay, self.key_width)),
+                s2_entry.timestamp.eq(add3(s1_time, s1_position, delay, TIME_WIDTH)),
+            ]
+        else:
+            m.d.sync += [
+                s2_entry.key.eq(s1_local + (s1_position + delay)),
+                s2_entry.gen.eq(s1_time),
+            ]
 
         # Stage 3: queue, with loss accounting when the queue is full.
         queue = m.submodules.queue = BufferedFIFO(width=self._entry.size, depth=self.depth)
-        pending = Signal(LOST_WIDTH)                # events lost since the last marker
+        pending = Signal(self.lost_width)           # events lost since the last marker
         pending_first = Signal(self._entry)         # the first of them
         pending_any = Signal()                      # pending != 0, as a register
-        lost_max = 2 ** LOST_WIDTH - 1
+        lost_max = 2 ** self.lost_width - 1
 
         marker = Signal(self._entry)
         m.d.comb += [
-            marker.key.eq(pending_first.key),
-            marker.timestamp.eq(pending_first.timestamp),
+            marker.eq(pending_first),
             marker.kind.eq(EventKind.OVERFLOW),
             marker.lost.eq(Mux(s2_valid & (pending != lost_max), pending + 1, pending)),
         ]
@@ -194,6 +212,12 @@ class TaggerChannel(wiring.Component):
         with m.If((cfg.delay >= delay) | paused):
             m.d.sync += delay.eq(cfg.delay)
 
+        if not self.stamped:
+            written = self._entry(queue.w_data)
+            m.d.comb += [
+                self.gen_writes.eq(Cat(queue.w_en & ~written.gen, queue.w_en & written.gen)),
+                self.gen_pending.eq(Cat(pending_any & ~pending_first.gen, pending_any & pending_first.gen)),
+            ]
         m.d.comb += [
             self.events.valid.eq(queue.r_rdy),
             self.events.payload.eq(queue.r_data),

@@ -1,10 +1,10 @@
 """The timing core: timebase, tagging channels, merger and event FIFO."""
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, Mux, Cat, signed, unsigned
 from amaranth.lib import wiring, stream, data
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from .event import TIME_WIDTH, ChannelConfig, event_layout
+from .event import TIME_WIDTH, LOST_WIDTH, ENTRY_WIDTH, ChannelConfig, entry_layout, event_layout
 from .timebase import Timebase
 from .channel import TaggerChannel
 from .merge import EventMerger
@@ -32,11 +32,24 @@ class TimingCore(wiring.Component):
     ``2**period_width`` ticks; the bits above are ignored), and
     ``fast_steps=False`` drops the timebase's small-step path (every step
     then recomputes the pulse phase, as a load does).
+
+    ``late_stamps=True`` (small FPGAs, where a block RAM is 16 bits wide)
+    queues 64-bit entries: the key, the one-bit timebase generation, which
+    every load and step flips, the kind and a lost count that saturates at
+    ``2**lost_width - 1`` (29 bits with 32-bit keys). The timestamp is formed
+    as an entry leaves the merger: the time now of its generation (the
+    timebase, or for the previous generation a count continuing the time as
+    it was before the change) less the entry's age on the local count,
+    ``local - key``. That is the stamped core's timestamp exactly, for events
+    less than ``2**(key_width-1)`` ticks old, the bound key ordering has
+    anyway. Two generations can be told apart, so ``time_busy`` is high while
+    the previous generation still has entries queued: a load or step then
+    would give them the wrong time, and the node refuses it.
     """
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000,
                  channel_depth=32, fifo_depth=256, key_width=32, counter_width=32,
-                 merger="tree", period_width=TIME_WIDTH, fast_steps=True):
+                 merger="tree", period_width=TIME_WIDTH, fast_steps=True, late_stamps=False):
         mergers = {"tree": EventMerger, "flat": FlatMerger}
         if merger not in mergers:
             raise ValueError(f"merger must be one of {', '.join(mergers)}, not {merger!r}")
@@ -51,6 +64,12 @@ class TimingCore(wiring.Component):
         self.key_width = key_width
         self.counter_width = counter_width
         self.event_layout = event_layout(channels)
+        self.late_stamps = late_stamps
+        self.lost_width = ENTRY_WIDTH - key_width - 3 if late_stamps else None
+        self._entry = entry_layout(key_width, stamped=not late_stamps,
+                                   **({"lost_width": self.lost_width} if late_stamps else {}))
+        if late_stamps and self.lost_width < 16:
+            raise ValueError(f"a {key_width}-bit key leaves too few bits of a late-stamped entry for the lost count")
         self._timebase = Timebase(samples_per_cycle, default_period=clock_hz * samples_per_cycle,
                                   period_width=period_width, fast_steps=fast_steps)
         super().__init__({
@@ -67,6 +86,8 @@ class TimingCore(wiring.Component):
             "pulse":         Out(1),
             "pulse_offset":  Out(range(samples_per_cycle)),
             "pulses_missed": Out(32),
+            # late stamps: a load or step now would mis-stamp queued entries
+            "time_busy":     Out(1),
         })
 
     @property
@@ -104,16 +125,18 @@ class TimingCore(wiring.Component):
 
         merger = m.submodules.merger = self._merger_class(
             channels=self.channels, key_width=self.key_width,
-            horizon=self._horizon_cycles * n, ticks_per_cycle=n)
+            horizon=self._horizon_cycles * n, ticks_per_cycle=n, entry=self._entry)
         m.d.comb += merger.local.eq(local)
 
+        channels = []
         for c in range(self.channels):
             ch = TaggerChannel(samples_per_cycle=n, depth=self.channel_depth,
-                               key_width=self.key_width, counter_width=self.counter_width)
+                               key_width=self.key_width, counter_width=self.counter_width,
+                               stamped=not self.late_stamps, lost_width=self.lost_width or LOST_WIDTH)
             m.submodules[f"channel{c}"] = ch
+            channels.append(ch)
             m.d.comb += [
                 ch.samples.eq(self.samples[c]),
-                ch.time.eq(tb.time),
                 ch.local.eq(local),
                 ch.config.eq(self.channel_config[c]),
                 self.event_counts[c].eq(ch.event_count),
@@ -122,12 +145,58 @@ class TimingCore(wiring.Component):
             connect(m, ch.events, merger.inputs[c])
 
         out = m.submodules.fifo = BufferedFIFO(width=self.event_layout.size, depth=self.fifo_depth)
+        merged = merger.events
         m.d.comb += [
-            out.w_data.eq(merger.events.payload),
-            out.w_en.eq(merger.events.valid),
-            merger.events.ready.eq(out.w_rdy),
+            out.w_en.eq(merged.valid),
+            merged.ready.eq(out.w_rdy),
+        ]
+        if self.late_stamps:
+            self._stamp(m, tb, local, channels, merged, out)
+        else:
+            for ch in channels:
+                m.d.comb += ch.time.eq(tb.time)
+            m.d.comb += out.w_data.eq(merged.payload)
+        m.d.comb += [
             self.events.valid.eq(out.r_rdy),
             self.events.payload.eq(out.r_data),
             out.r_en.eq(self.events.ready),
         ]
         return m
+
+    def _stamp(self, m, tb, local, channels, merged, out):
+        """Late stamps: the generation, the previous generation's time, the
+        timestamp of each merged entry, and what each generation has queued."""
+        n, kw = self.samples_per_cycle, self.key_width
+        changing = tb.load.valid | tb.adjust.valid      # the time changes in the next cycle
+        gen = Signal()
+        before = Signal(TIME_WIDTH)     # the time had the last change not happened
+        with m.If(changing):
+            m.d.sync += [gen.eq(~gen), before.eq(tb.time + n)]
+        with m.Else():
+            m.d.sync += before.eq(before + n)
+        for ch in channels:
+            m.d.comb += ch.gen.eq(gen)
+
+        entry = merged.payload
+        age = Signal(signed(kw))        # ticks since the entry's key (negative for a delay not yet passed)
+        stamp = Signal(self.event_layout)
+        m.d.comb += [
+            age.eq(local - entry.key),
+            stamp.timestamp.eq(Mux(entry.gen == gen, tb.time, before) - age),
+            stamp.channel.eq(entry.channel),
+            stamp.kind.eq(entry.kind),
+            stamp.lost.eq(entry.lost),
+            out.w_data.eq(stamp),
+        ]
+
+        # entries of each generation in the queues or the merger (markers
+        # waiting to be queued are reported by their channel)
+        taken = merged.valid & out.w_rdy
+        most = self.channels * (self.channel_depth + 1) + 2
+        busy = []
+        for g in (0, 1):
+            queued = Signal(range(most + 1), name=f"queued_gen{g}")
+            writes = sum(ch.gen_writes[g] for ch in channels)
+            m.d.sync += queued.eq(queued + writes - (taken & (entry.gen == g)))
+            busy.append((queued != 0) | Cat(ch.gen_pending[g] for ch in channels).any())
+        m.d.comb += self.time_busy.eq(Mux(gen, busy[0], busy[1]))

@@ -18,7 +18,8 @@ class FlatMerger(Merger):
     register of latency instead of one per level and no skid registers: far
     fewer flip-flops, for clocks (like an iCE40's 48 MHz) where a comparison
     of every pair of heads fits in a cycle. Keys are compared modulo
-    ``2**key_width``, as in the tree.
+    ``2**key_width``, as in the tree. It merges unstamped entries too
+    (:func:`~qnu.gateware.event.merged_layout`).
     """
 
     @staticmethod
@@ -69,10 +70,7 @@ class FlatMerger(Merger):
         for c, head in enumerate(heads):
             m.d.comb += head.ready.eq(accept & chosen[c])
             with m.If(head.ready):
-                m.d.sync += [
-                    out.payload.timestamp.eq(head.payload.timestamp),
-                    out.payload.channel.eq(c),
-                    out.payload.kind.eq(head.payload.kind),
-                    out.payload.lost.eq(head.payload.lost),
-                ]
+                m.d.sync += out.payload.channel.eq(c)
+                m.d.sync += [getattr(out.payload, name).eq(getattr(head.payload, name))
+                             for name in out.payload.shape().members if name != "channel"]
         return m

@@ -4,7 +4,7 @@ from amaranth.hdl import Array, Module, Signal, Mux
 from amaranth.lib import wiring, stream, data, memory
 from amaranth.lib.wiring import In, Out
 
-from .event import TIME_WIDTH, LOST_WIDTH, EventKind, entry_layout, event_layout
+from .event import TIME_WIDTH, LOST_WIDTH, EventKind, entry_layout, merged_layout
 
 __all__ = ["Merger", "EventMerger"]
 
@@ -15,16 +15,17 @@ class Merger(wiring.Component):
     (``stages(channels)``) from a queue head to ``events``. Subclasses differ
     in how they choose, not in what they are."""
 
-    def __init__(self, *, channels, key_width, horizon, ticks_per_cycle):
+    def __init__(self, *, channels, key_width, horizon, ticks_per_cycle, entry=None):
         self.channels = channels
         self.key_width = key_width
         self.horizon = horizon
         self.ticks_per_cycle = ticks_per_cycle
         self.depth = self.stages(channels)
+        self.entry = entry or entry_layout(key_width)
         super().__init__({
-            "inputs": In(stream.Signature(entry_layout(key_width))).array(channels),
+            "inputs": In(stream.Signature(self.entry)).array(channels),
             "local":  In(key_width),
-            "events": Out(stream.Signature(event_layout(channels))),
+            "events": Out(stream.Signature(merged_layout(channels, self.entry))),
         })
 
     @staticmethod
@@ -85,6 +86,7 @@ class EventMerger(Merger):
 
     def elaborate(self, platform):
         m = Module()
+        assert "timestamp" in self.entry.members, "the tree merges stamped entries only"
         kw, n = self.key_width, self.ticks_per_cycle
         candidate = data.StructLayout({"key": kw, "channel": max(1, (self.channels - 1).bit_length())})
         payload = data.StructLayout({"timestamp": TIME_WIDTH, "kind": EventKind, "lost": LOST_WIDTH})

@@ -33,7 +33,7 @@ class Node(wiring.Component):
     nearest to ``baudrate``). ``build_id`` is reported by IDENTIFY.
     ``rx_buffer_depth`` bytes of requests wait while a reply goes out;
     ``channel_depth``, ``fifo_depth``, ``key_width``, ``merger``,
-    ``period_width`` and ``fast_steps`` go to :class:`TimingCore`. A pulse period of
+    ``period_width``, ``fast_steps`` and ``late_stamps`` go to :class:`TimingCore`. A pulse period of
     ``2**period_width`` ticks or more is refused (BAD_VALUE).
     :meth:`small_board_args` gives the settings for a small FPGA.
     """
@@ -45,9 +45,11 @@ class Node(wiring.Component):
         comparison in one cycle), 32-bit pulse-phase logic (periods up to 44 s at
         96 M ticks per second) and no small-step path in the timebase (a time
         step recomputes the pulse phase, 66 cycles, as a load does; a pulse due
-        then is counted in ``pulses_missed``). Depths, key and counter widths
-        stay those of the large boards."""
-        return dict(merger="flat", period_width=32, fast_steps=False)
+        then is counted in ``pulses_missed``) and late stamps (64-bit queue
+        entries; a load or step is refused while entries from before the
+        previous one are still queued). Depths, key and counter widths stay
+        those of the large boards."""
+        return dict(merger="flat", period_width=32, fast_steps=False, late_stamps=True)
 
     @staticmethod
     def small_board_args():
@@ -58,7 +60,7 @@ class Node(wiring.Component):
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
                  rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
-                 fast_steps=True):
+                 fast_steps=True, late_stamps=False):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -75,7 +77,8 @@ class Node(wiring.Component):
         self.period_width = period_width
         self.core = TimingCore(channels=channels, samples_per_cycle=samples_per_cycle, clock_hz=clock_hz,
                                channel_depth=channel_depth, fifo_depth=fifo_depth, key_width=key_width,
-                               merger=merger, period_width=period_width, fast_steps=fast_steps)
+                               merger=merger, period_width=period_width, fast_steps=fast_steps,
+                               late_stamps=late_stamps)
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),
@@ -152,7 +155,9 @@ class Node(wiring.Component):
             sources[f"ch{c}_events"] = core.event_counts[c]
             sources[f"ch{c}_lost"] = core.lost_counts[c]
         period = core.pulse_period.init
-        validators = {"time_cmd": lambda v: (v == 1) | (v == 2)}
+        # (a late-stamping core cannot take a time change while entries from
+        # before the previous one are queued: BAD_VALUE, the host retries)
+        validators = {"time_cmd": lambda v: ((v == 1) | (v == 2)) & ~core.time_busy}
         pw = self.period_width      # a period the phase logic cannot hold is refused, not truncated
         if pw < 32:
             validators["pulse_period_lo"] = lambda v: v < 2 ** pw
