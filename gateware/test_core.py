@@ -158,3 +158,40 @@ def test_sustains_one_event_per_cycle(size):
     assert sum(valid_cycles) == cycles
     first = valid_cycles.index(1)
     assert all(valid_cycles[first:first + cycles]), "a bubble in the stream"
+
+
+def test_late_stamps_keep_the_time_of_each_generation_and_report_a_busy_one():
+    """Late stamps: events queued across a load keep the time they were tagged
+    under, and ``time_busy`` is high exactly while the previous generation
+    still has entries queued (the node then refuses another time change)."""
+    n, channels = 2, 2
+    core = TimingCore(channels=channels, samples_per_cycle=n, fifo_depth=4, **SMALL)
+    expected, got, busy = [], [], {}
+
+    async def bench(ctx):
+        for c in range(channels):
+            ctx.set(core.channel_config[c].enable, 1)
+            ctx.set(core.channel_config[c].rising, 1)
+        for cycle in range(400):
+            ctx.set(core.load.valid, cycle == 120)
+            ctx.set(core.load.payload, 1_000_000)
+            ctx.set(core.events.ready, cycle >= 200)       # held back: entries wait in the queues
+            fire = cycle % 10 == 0 and (cycle < 100 or 130 <= cycle < 170)
+            c = cycle // 10 % 2
+            ctx.set(core.samples.as_value(), 0b10 << (c * n) if fire else 0)
+            if fire:
+                expected.append((c, ctx.get(core.now) + 1))
+            busy[cycle] = ctx.get(core.time_busy)
+            _, _, valid, payload = await ctx.tick().sample(core.events.valid, core.events.payload)
+            if valid and cycle >= 200:
+                got.append((payload.channel, payload.timestamp))
+
+    sim = Simulator(core)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == expected
+    assert expected[9][1] < 1000 and expected[10][1] > 1_000_000     # both generations are in there
+    assert not any(busy[c] for c in range(121)), "busy before any time change"
+    assert all(busy[c] for c in range(122, 200)), "not busy while entries from before the load wait"
+    assert not busy[399], "still busy after the queues drained"

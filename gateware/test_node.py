@@ -246,3 +246,51 @@ def test_small_board_overflow_is_accounted_exactly():
             expected += step * (r.lost if r.kind == "overflow" else 1)
         assert expected == records[0].timestamp + pulses * step
     run(bench, samples, **small_board(channel_depth=4, fifo_depth=4))
+
+
+def test_small_board_refuses_a_time_change_while_the_previous_generation_is_queued():
+    """Late stamps: after a load, a second time change is refused (BAD_VALUE, nothing
+    applied) until the events tagged before the load have left the queues."""
+    regs = register_map(4)
+    pulses, period = 12, 4
+
+    def samples(dut):
+        async def drive(ctx):
+            while not getattr(dut, "_go", False):
+                await ctx.tick()
+            for k in range(pulses * period):
+                ctx.set(dut.samples[1], {0: 0b10, 1: 0b01}.get(k % period, 0))
+                await ctx.tick()
+            ctx.set(dut.samples[1], 0)
+        return drive
+
+    def time_cmd(arg, cmd):
+        return struct.pack("<HB3I", regs["time_arg_lo"].address, 3, arg & 0xFFFF_FFFF, arg >> 32, cmd)
+
+    async def bench(ctx, dut, host):
+        ctrl = regs["ch1_ctrl"].address
+        await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", ctrl, 1, 0b011))
+        dut._go = True
+        await ctx.tick().repeat(pulses * period + 50)       # all tagged, most still queued: nobody reads
+        assert (await request(ctx, host, wire.Command.WRITE, 2, time_cmd(1 << 40, 1)))[0] == wire.Reply.OK
+        kind, _, payload = await request(ctx, host, wire.Command.WRITE, 3, time_cmd(5, 2))
+        assert (kind, payload) == (wire.Reply.ERROR,
+                                   struct.pack("<BH", wire.ErrorCode.BAD_VALUE, regs["time_cmd"].address))
+        records, seq = [], 4
+        while True:
+            kind, _, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
+            records += wire.decode_records(payload[4:])
+            seq += 1
+            if not wire.decode_records(payload[4:]):
+                break
+        # every event from before the load, stamped with the time before it
+        stamps = [r.timestamp for r in records]
+        assert len(stamps) == pulses and all(b - a == period * N for a, b in zip(stamps, stamps[1:]))
+        assert stamps[-1] < 1 << 40
+        kind, _, _ = await request(ctx, host, wire.Command.WRITE, seq, time_cmd(5, 2))
+        assert kind == wire.Reply.OK, "still refused once the queues drained"
+        kind, _, payload = await request(ctx, host, wire.Command.READ, seq + 1,
+                                         struct.pack("<HB", regs["time_lo"].address, 2))
+        lo, hi = struct.unpack("<2I", payload)
+        assert 0 < (hi << 32 | lo) - (1 << 40) < 10_000_000
+    run(bench, samples, **small_board(channel_depth=8, fifo_depth=4))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qnu import wire
-from qnu.host.errors import LinkLost, QnuError, VersionMismatch
+from qnu.host.errors import DeviceError, LinkLost, QnuError, TimeChangeRefused, VersionMismatch
 from qnu.host.link import Link
 from qnu.host.registers import Registers, field_values
 from qnu.host.stream import BlockCollector, EventStream
@@ -28,6 +28,8 @@ _MASK32 = 0xFFFFFFFF
 _MAX_TICKS16 = 0xFFFF     # delay and dead time registers are 16 bits of fine ticks
 MIN_PULSE_PERIOD = 1024   # fine ticks: the timebase's shortest period (its MIN_PERIOD)
 _SETTLE_S = 0.2           # how long an EVENTS frame may trail the OK that stopped the stream
+#: how long a time load or step is retried while a late-stamping node refuses it (TimeChangeRefused)
+TIME_CHANGE_RETRY_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -210,13 +212,15 @@ class Device:
         return v["time_hi"] << 32 | v["time_lo"]
 
     def load_time(self, ticks):
-        """Set the node's time to ``ticks``, atomically."""
+        """Set the node's time to ``ticks``, atomically. A small node refuses while events
+        from before its previous time change are queued: retried for ``TIME_CHANGE_RETRY_S``,
+        then :class:`TimeChangeRefused`."""
         if not 0 <= ticks < 1 << 64:
             raise ValueError(f"time must be 0 to 2**64 - 1 ticks, not {ticks}")
         self._time_cmd(ticks, 1)
 
     def step_time(self, delta_ticks):
-        """Step the node's time by a signed number of ticks, atomically."""
+        """Step the node's time by a signed number of ticks, atomically (refusals as :meth:`load_time`)."""
         if not -(1 << 63) <= delta_ticks < 1 << 63:
             raise ValueError(f"a time step must fit a signed 64-bit count of ticks, not {delta_ticks}")
         self._time_cmd(delta_ticks & (1 << 64) - 1, 2)
@@ -318,7 +322,23 @@ class Device:
         error.partial = blocks.blocks
 
     def _time_cmd(self, arg, cmd):
-        self.regs.write({"time_arg_lo": arg & _MASK32, "time_arg_hi": arg >> 32, "time_cmd": cmd})
+        # time_cmd is 1 or 2 here, so BAD_VALUE means a late-stamping node still
+        # holds events from before its previous time change: they drain as the
+        # events are read (streaming, in milliseconds), so wait and retry
+        deadline = time.monotonic() + TIME_CHANGE_RETRY_S
+        while True:
+            try:
+                self.regs.write({"time_arg_lo": arg & _MASK32, "time_arg_hi": arg >> 32, "time_cmd": cmd})
+                return
+            except DeviceError as e:
+                if e.code != wire.ErrorCode.BAD_VALUE:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise TimeChangeRefused(
+                        e.code, e.detail, register="time_cmd",
+                        request=f"time {'load' if cmd == 1 else 'step'} (events from before the previous time "
+                                f"change are still queued in the node: read them, then retry)") from None
+            time.sleep(0.01)
 
     def _check_channel(self, channel):
         if not (isinstance(channel, (int, np.integer)) and 0 <= channel < self.channels):

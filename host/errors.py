@@ -5,7 +5,7 @@ import errno
 from qnu.wire import ErrorCode
 
 __all__ = ["QnuError", "PortError", "LinkTimeout", "LinkLost", "CrcErrors", "VersionMismatch",
-           "DeviceError", "AccessError", "UnknownRegister"]
+           "DeviceError", "TimeChangeRefused", "AccessError", "UnknownRegister"]
 
 
 class QnuError(Exception):
@@ -101,6 +101,13 @@ class DeviceError(QnuError):
         who = "refused by the host before sending" if by_host else "refused by the node"
         where = f", register {register!r}" if register else ""
         super().__init__(f"{request or 'request'} {who}: {what}; detail {detail:#06x}{where}")
+
+
+class TimeChangeRefused(DeviceError):
+    """A node that stamps events after merging them (a small FPGA's) refused a
+    time load or step: events tagged before its previous time change are still
+    queued, and would be stamped with the wrong time. They leave as the host
+    reads events; the host retried for a while before giving up."""
 
 
 class AccessError(QnuError):

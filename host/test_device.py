@@ -5,11 +5,11 @@ import pytest
 
 from qnu.host import open_device
 from qnu.host.device import Device
-from qnu.host.errors import LinkLost, LinkTimeout, PortError, QnuError, VersionMismatch
+from qnu.host.errors import LinkLost, LinkTimeout, PortError, QnuError, TimeChangeRefused, VersionMismatch
 from qnu.host.link import Link
 from qnu.host.tags import Overflow, load_recording
 from qnu.sim.fake_node import FakeNode
-from qnu.wire import Record
+from qnu.wire import ErrorCode, Record
 
 
 def tags(n, start=1_000, step=37, channels=2):
@@ -115,6 +115,21 @@ def test_time_load_step_and_read(dev):
     assert 0 <= dev.read_time() - (2 << 40) < 400_000_000
     with pytest.raises(ValueError):
         dev.load_time(-1)
+
+
+def test_a_refused_time_change_is_retried_then_reported(dev, node):
+    """A late-stamping node refuses a time change while events from before its
+    previous one are queued: the host retries, and says why if it keeps refusing."""
+    node.time_changes_refused = 2                   # drains after two attempts
+    dev.load_time(5 << 40)
+    assert 0 <= dev.read_time() - (5 << 40) < 400_000_000
+    node.time_changes_refused = 10 ** 6             # never drains
+    with pytest.raises(TimeChangeRefused, match="still queued") as refused:
+        dev.step_time(1000)
+    assert refused.value.code == ErrorCode.BAD_VALUE and refused.value.register == "time_cmd"
+    assert 0 <= dev.read_time() - (5 << 40) < 400_000_000          # nothing was applied
+    node.time_changes_refused = 0
+    dev.step_time(1000)                             # and the link is still in step
 
 
 # --- recording ------------------------------------------------------------------

@@ -93,7 +93,9 @@ _GLOBAL = [
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
     ("time_arg_hi",    0x000B, "rw", 32, 0, "Argument of the next time_cmd, high word.", (), ""),
     ("time_cmd",       0x000C, "wo", 32, 0, "Write 1 to load the time with the argument, 2 to step it by the "
-                                           "argument (signed), atomically.", (), ""),
+                                           "argument (signed), atomically. A node with late stamps (a small "
+                                           "FPGA's) refuses it (BAD_VALUE) while events tagged before its "
+                                           "previous time change are still queued.", (), ""),
     ("pulse_period_lo", 0x000D, "rw", 32, 0, "Pulse-per-period output period in fine ticks, low word "
                                             "(default: one second).", (), ""),
     ("pulse_period_hi", 0x000E, "rw", 32, 0, "Pulse period, high word.", (), ""),

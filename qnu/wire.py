@@ -64,7 +64,8 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN_COMMAND = 3  # detail: the kind byte
     BAD_ADDRESS     = 4  # a register in the burst does not exist; detail: its address
     READ_ONLY       = 5  # a register in a WRITE burst is read-only; detail: its address
-    BAD_VALUE       = 6  # an argument out of range (STREAM not 0 or 1, time_cmd not 1 or 2); detail: address or 0
+    BAD_VALUE       = 6  # an argument out of range (STREAM not 0 or 1, time_cmd not 1 or 2, or a time change a
+                         # late-stamping node cannot take yet); detail: address or 0
 
     @property
     def meaning(self):

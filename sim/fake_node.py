@@ -62,6 +62,7 @@ class FakeNode:
         self.corrupt_events_frames = set()  # EVENTS frame numbers sent with a bad CRC
         self.requests = []                  # (kind, seq, payload) of every good frame received
         self.dropped_records = 0            # records in dropped or corrupted EVENTS frames
+        self.time_changes_refused = 0       # refuse the next N time_cmd writes, as a busy small node does
 
         self.streaming = False
         self._frames = collections.deque()  # (record count, encoded records) of each frame to send
@@ -236,6 +237,10 @@ class FakeNode:
                 if not reg.writable:
                     raise _Refusal(ErrorCode.READ_ONLY, address)
                 if reg.name == "time_cmd" and value not in (1, 2):
+                    raise _Refusal(ErrorCode.BAD_VALUE, address)
+                if reg.name == "time_cmd" and self.time_changes_refused:
+                    # a late-stamping node with events from before its last time change queued
+                    self.time_changes_refused -= 1
                     raise _Refusal(ErrorCode.BAD_VALUE, address)
             for address, value in zip(addresses, values):
                 self._write(address, value)
