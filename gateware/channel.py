@@ -67,6 +67,9 @@ class TaggerChannel(wiring.Component):
             "events":      Out(stream.Signature(self._entry)),
             "event_count": Out(counter_width),
             "lost_count":  Out(counter_width),
+            # high in each cycle the counter above advances (for counters kept elsewhere)
+            "event_inc":   Out(1),
+            "lost_inc":    Out(1),
         })
 
     def elaborate(self, platform):
@@ -144,6 +147,7 @@ class TaggerChannel(wiring.Component):
             s1_time.eq(s0_time),
             s1_local.eq(s0_local),
         ]
+        m.d.comb += self.event_inc.eq(found)
         with m.If(found):
             m.d.sync += self.event_count.eq(self.event_count + 1)
 
@@ -177,7 +181,8 @@ class TaggerChannel(wiring.Component):
             marker.kind.eq(EventKind.OVERFLOW),
             marker.lost.eq(Mux(s2_valid & (pending != lost_max), pending + 1, pending)),
         ]
-        with m.If(s2_valid & (~queue.w_rdy | pending_any)):
+        m.d.comb += self.lost_inc.eq(s2_valid & (~queue.w_rdy | pending_any))
+        with m.If(self.lost_inc):
             m.d.sync += self.lost_count.eq(self.lost_count + 1)
         # A marker waits until the queue has drained to half full, taking in
         # every loss until then: under overload each marker then stands for

@@ -86,6 +86,10 @@ class TimingCore(wiring.Component):
             "pulse":         Out(1),
             "pulse_offset":  Out(range(samples_per_cycle)),
             "pulses_missed": Out(32),
+            # high in each cycle the counters above advance (for a node that keeps them in RAM)
+            "event_incs":    Out(channels),
+            "lost_incs":     Out(channels),
+            "pulse_missed":  Out(1),
             # late stamps: a load or step now would mis-stamp queued entries
             "time_busy":     Out(1),
         })
@@ -117,6 +121,7 @@ class TimingCore(wiring.Component):
             self.pulse.eq(tb.pulse),
             self.pulse_offset.eq(tb.pulse_offset),
             self.pulses_missed.eq(tb.pulses_missed),
+            self.pulse_missed.eq(tb.pulse_missed),
         ]
 
         # Free-running fine-tick count that orders events across time steps.
@@ -141,6 +146,8 @@ class TimingCore(wiring.Component):
                 ch.config.eq(self.channel_config[c]),
                 self.event_counts[c].eq(ch.event_count),
                 self.lost_counts[c].eq(ch.lost_count),
+                self.event_incs[c].eq(ch.event_inc),
+                self.lost_incs[c].eq(ch.lost_inc),
             ]
             connect(m, ch.events, merger.inputs[c])
 

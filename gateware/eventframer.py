@@ -2,12 +2,12 @@
 
 from contextlib import contextmanager
 
-from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.hdl import Module, Signal, Mux, Cat, Const, signed
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from qnu import wire
-from .event import EventKind, TIME_WIDTH, LOST_WIDTH, event_layout
+from .event import EventKind, TIME_WIDTH, event_layout
 from .framing import body_byte
 
 __all__ = ["EventFramer"]
@@ -76,14 +76,20 @@ class EventFramer(wiring.Component):
         opened_by_request = Signal()
         first = Signal()
 
+        # The event being encoded stays at the head of ``events`` (the core
+        # FIFO's output register) until its record is out: no copy of it here.
+        p = self.events.payload
+        is_marker = p.kind == EventKind.OVERFLOW
+        code = Mux(is_marker, wire.RECORD_OVERFLOW, Cat(p.kind == EventKind.FALLING, p.channel))
         base = Signal(TIME_WIDTH)
-        ts = Signal(TIME_WIDTH)
-        channel = Signal(8)
-        code = Signal(7)
-        is_marker = Signal()
-        lost = Signal(LOST_WIDTH)
+        delta = Signal(signed(TIME_WIDTH + 1))      # its sign says whether time stepped back
+        m.d.comb += delta.eq(p.timestamp - base)
         varint = Signal(TIME_WIDTH + 7)
-        shift = Signal(TIME_WIDTH)
+
+        def record_done():
+            m.d.comb += self.events.ready.eq(1)
+            m.d.sync += self.records_sent.eq(self.records_sent + 1)
+            m.next = "NEXT"
 
         @contextmanager
         def send_varint_byte():
@@ -116,19 +122,13 @@ class EventFramer(wiring.Component):
                 with m.If(full):
                     m.next = "CLOSE"
                 with m.Elif(self.events.valid):
-                    p = self.events.payload
-                    m.d.comb += self.events.ready.eq(1)
-                    marker = p.kind == EventKind.OVERFLOW
-                    m.d.sync += [
-                        ts.eq(p.timestamp), channel.eq(p.channel), lost.eq(p.lost), is_marker.eq(marker),
-                        code.eq(Mux(marker, wire.RECORD_OVERFLOW, Cat(p.kind == EventKind.FALLING, p.channel))),
-                        idle.eq(0),
-                    ]
-                    with m.If(first | (p.timestamp < base)):
-                        m.d.sync += [shift.eq(p.timestamp), count.eq(9), first.eq(0)]
+                    m.d.sync += idle.eq(0)
+                    with m.If(first | (delta < 0)):
+                        m.d.sync += [count.eq(9), first.eq(0)]
                         m.next = "ABSOLUTE"
                     with m.Else():
-                        m.next = "DELTA"
+                        m.d.sync += varint.eq(Cat(code, delta[:TIME_WIDTH]))
+                        m.next = "VARINT"
                 with m.Elif(opened_by_request | ~self.stream_enable | (idle == self.flush_cycles)):
                     m.next = "CLOSE"
                 with m.Else():
@@ -137,33 +137,30 @@ class EventFramer(wiring.Component):
                 with m.If(free):
                     with m.If(count == 9):
                         emit(wire.RECORD_ABSOLUTE)
-                    with m.Else():
-                        emit(shift[:8])
-                        m.d.sync += shift.eq(shift >> 8)
+                    with m.Else():              # the timestamp, little-endian
+                        emit(p.timestamp.word_select((8 - count)[:3], 8))
                     m.d.sync += [count.eq(count - 1), record_bytes.eq(record_bytes + 1)]
                     with m.If(count == 1):
-                        m.d.sync += base.eq(ts)
+                        m.d.sync += base.eq(p.timestamp)
                         m.next = "DELTA"
-            with m.State("DELTA"):
-                m.d.sync += varint.eq(Cat(code, ts - base))
+            with m.State("DELTA"):          # the record itself, at a delta of zero from the new base
+                m.d.sync += varint.eq(Cat(code, delta[:TIME_WIDTH]))
                 m.next = "VARINT"
             with m.State("VARINT"):
                 with send_varint_byte():
-                    m.d.sync += base.eq(ts)
+                    m.d.sync += base.eq(p.timestamp)
                     with m.If(is_marker):
                         m.next = "MARKER_CHANNEL"
                     with m.Else():
-                        m.d.sync += self.records_sent.eq(self.records_sent + 1)
-                        m.next = "NEXT"
+                        record_done()
             with m.State("MARKER_CHANNEL"):
                 with m.If(free):
-                    emit(channel)
-                    m.d.sync += [varint.eq(lost), record_bytes.eq(record_bytes + 1)]
+                    emit(p.channel)
+                    m.d.sync += [varint.eq(p.lost), record_bytes.eq(record_bytes + 1)]
                     m.next = "MARKER_LOST"
             with m.State("MARKER_LOST"):
                 with send_varint_byte():
-                    m.d.sync += self.records_sent.eq(self.records_sent + 1)
-                    m.next = "NEXT"
+                    record_done()
             with m.State("CLOSE"):
                 with m.If(free):
                     m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(1),

@@ -11,7 +11,7 @@ from .bramfifo import BufferedFIFO
 from .event import TIME_WIDTH
 from .uart import UARTReceiver, UARTTransmitter
 from .framing import FrameReceiver, FrameTransmitter
-from .protocol import CommandEngine
+from .protocol import CommandEngine, COUNTED
 from .eventframer import EventFramer
 from .registers import RegisterBank
 
@@ -109,12 +109,6 @@ class Node(wiring.Component):
             frames.bytes_in.payload.eq(rx_buffer.r_data),
             rx_buffer.r_en.eq(frames.bytes_in.ready),
         ]
-        err_framing = Signal(32)
-        err_overrun = Signal(32)
-        with m.If(rx.framing_error):
-            m.d.sync += err_framing.eq(err_framing + 1)
-        with m.If(rx.data.valid & ~rx_buffer.w_rdy):
-            m.d.sync += err_overrun.eq(err_overrun + 1)
 
         engine = m.submodules.engine = CommandEngine(self.identify)
         framer = m.submodules.framer = EventFramer(self.channels, flush_cycles=self.flush_cycles)
@@ -138,22 +132,19 @@ class Node(wiring.Component):
             "clock_hz": Const(self.clock_hz, 32),
             "time_lo": core.now[:32],
             "time_hi": time_hi,
-            "pulses_missed": core.pulses_missed,
             "phy_status": self.phy_status.as_value(),
-            "err_framing": err_framing,
-            "err_overrun": err_overrun,
-            "err_crc": engine.err_crc,
-            "err_length": engine.err_length,
-            "err_command": engine.err_command,
-            "err_address": engine.err_address,
-            "err_read_only": engine.err_read_only,
-            "err_value": engine.err_value,
-            "frames_ok": engine.frames_ok,
-            "records_sent": framer.records_sent,
+            "records_sent": framer.records_sent,    # (the framer's own: it opens every frame)
+        }
+        # every other counter is kept in block RAM by the bank: what moves each one
+        counted = {
+            "err_framing": rx.framing_error,
+            "err_overrun": rx.data.valid & ~rx_buffer.w_rdy,
+            **{name: getattr(engine.counted, name) for name in COUNTED.members},
+            "pulses_missed": core.pulse_missed,
         }
         for c in range(self.channels):
-            sources[f"ch{c}_events"] = core.event_counts[c]
-            sources[f"ch{c}_lost"] = core.lost_counts[c]
+            counted[f"ch{c}_events"] = core.event_incs[c]
+            counted[f"ch{c}_lost"] = core.lost_incs[c]
         period = core.pulse_period.init
         # (a late-stamping core cannot take a time change while entries from
         # before the previous one are queued: BAD_VALUE, the host retries)
@@ -165,7 +156,10 @@ class Node(wiring.Component):
             validators["pulse_period_hi"] = lambda v: v < 2 ** max(0, pw - 32)
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators,
-            resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})
+            resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32},
+            counters=list(counted))
+        for name, inc in counted.items():
+            m.d.comb += bank.counter(name).eq(inc)
         m.d.comb += [
             bank.addr.eq(engine.reg_addr),
             engine.reg_exists.eq(bank.exists),

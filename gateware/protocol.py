@@ -2,13 +2,17 @@
 
 
 from amaranth.hdl import Module, Signal, Mux, Cat, Const, Array
-from amaranth.lib import wiring, stream, memory
+from amaranth.lib import wiring, stream, memory, data
 from amaranth.lib.wiring import In, Out
 
 from qnu import wire
 from .framing import body_byte, frame_info, header_layout, RxStatus
 
-__all__ = ["CommandEngine"]
+__all__ = ["CommandEngine", "COUNTED"]
+
+#: the counters a frame can move, one strobe each (registers ``err_*`` and ``frames_ok``)
+COUNTED = data.StructLayout({name: 1 for name in (
+    "err_crc", "err_length", "err_command", "err_address", "err_read_only", "err_value", "frames_ok")})
 
 
 class CommandEngine(wiring.Component):
@@ -17,8 +21,9 @@ class CommandEngine(wiring.Component):
     Every frame is checked whole before anything is applied: its CRC and
     length, its command, and, for a register burst, every address (and for a
     write every value) before the first register is touched. A refused frame
-    gets an ERROR reply, counts in the matching ``err_*`` counter and changes
-    nothing else. Replies go out on ``reply`` as body bytes.
+    gets an ERROR reply, pulses the matching ``counted`` strobe (the node's
+    ``err_*`` counters) and changes nothing else; an executed frame pulses
+    ``counted.frames_ok``. Replies go out on ``reply`` as body bytes.
     """
 
     def __init__(self, identify: wire.IdentifyInfo):
@@ -34,7 +39,7 @@ class CommandEngine(wiring.Component):
             "reg_exists":     In(1),
             "reg_writable":   In(1),
             "reg_value_ok":   In(1),
-            "reg_read_data":  In(32),
+            "reg_read_data":  In(32),   # the cycle after reg_read
             "reg_read":       Out(1),
             "reg_write":      Out(1),
             "reg_write_data": Out(32),
@@ -44,13 +49,8 @@ class CommandEngine(wiring.Component):
             "stream_enable":  Out(1),
             "events_request": Out(1),
             "events_busy":    In(1),    # the requested EVENTS frame is not all sent yet
-            "err_crc":     Out(32),
-            "err_length":  Out(32),
-            "err_command": Out(32),
-            "err_address": Out(32),
-            "err_read_only": Out(32),
-            "err_value":   Out(32),
-            "frames_ok":   Out(32),
+            # one cycle high per frame: which counter it moves
+            "counted":     Out(COUNTED),
         })
 
     def elaborate(self, platform):
@@ -74,9 +74,15 @@ class CommandEngine(wiring.Component):
         snapshot = m.submodules.snapshot = memory.Memory(shape=32, depth=wire.MAX_BURST, init=[])
         snap_w = snapshot.write_port()
         snap_r = snapshot.read_port()
-        # the bank's read multiplexer ends in a register, not in the snapshot memory
+        # the bank answers in the cycle after the read; its answer passes a
+        # register (not a path from its multiplexer into the snapshot memory)
         snap_en = Signal()
-        m.d.sync += [snap_w.addr.eq(index), snap_w.data.eq(self.reg_read_data), snap_w.en.eq(snap_en)]
+        answered = Signal()
+        answered_index = Signal.like(index)
+        m.d.sync += [
+            answered.eq(snap_en), answered_index.eq(index),
+            snap_w.addr.eq(answered_index), snap_w.data.eq(self.reg_read_data), snap_w.en.eq(answered),
+        ]
         m.d.comb += snap_r.addr.eq(index)
 
         # the register address, base + index, kept in a register: no adder in
@@ -96,11 +102,12 @@ class CommandEngine(wiring.Component):
             self.reg_write_data.eq(self.word_data),
         ]
 
-        def count_up(counter):
-            return counter.eq(counter + 1)
+        def tally(name):
+            m.d.comb += getattr(self.counted, name).eq(1)
 
         def refuse(code, detail, counter):
-            m.d.sync += [err_code.eq(code), err_detail.eq(detail), count_up(counter)]
+            m.d.sync += [err_code.eq(code), err_detail.eq(detail)]
+            tally(counter)
             m.next = "ERR_KIND"
 
         def send(value, last, then):
@@ -120,41 +127,44 @@ class CommandEngine(wiring.Component):
 
             with m.State("DISPATCH"):
                 with m.If(status == RxStatus.BAD_CRC):
-                    refuse(wire.ErrorCode.BAD_CRC, 0, self.err_crc)
+                    refuse(wire.ErrorCode.BAD_CRC, 0, "err_crc")
                 with m.Elif(status == RxStatus.BAD_LENGTH):
-                    refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                    refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
                 with m.Elif(kind == wire.Command.IDENTIFY):
                     with m.If(length == 4):
-                        m.d.sync += [byte_index.eq(0), count_up(self.frames_ok)]
+                        m.d.sync += byte_index.eq(0)
+                        tally("frames_ok")
                         m.next = "OK_KIND"
                     with m.Else():
-                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
                 with m.Elif(kind == wire.Command.READ):
                     with m.If((length == 7) & burst_ok):
                         m.next = "CHECK_READ"
                     with m.Else():
-                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
                 with m.Elif(kind == wire.Command.WRITE):
                     with m.If((length == 7 + 4 * count) & burst_ok):
                         m.next = "CHECK_WRITE_FETCH"
                     with m.Else():
-                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
                 with m.Elif(kind == wire.Command.READ_EVENTS):
                     with m.If(length == 4):
-                        m.d.sync += [self.events_request.eq(1), count_up(self.frames_ok)]
+                        m.d.sync += self.events_request.eq(1)
+                        tally("frames_ok")
                         m.next = "EVENTS_WAIT"
                     with m.Else():
-                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
                 with m.Elif(kind == wire.Command.STREAM):
                     with m.If(length != 5):
-                        refuse(wire.ErrorCode.BAD_LENGTH, length, self.err_length)
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
                     with m.Elif(hdr[2] > 1):
-                        refuse(wire.ErrorCode.BAD_VALUE, 0, self.err_value)
+                        refuse(wire.ErrorCode.BAD_VALUE, 0, "err_value")
                     with m.Else():
-                        m.d.sync += [self.stream_enable.eq(hdr[2][0]), count_up(self.frames_ok)]
+                        m.d.sync += self.stream_enable.eq(hdr[2][0])
+                        tally("frames_ok")
                         m.next = "OK_KIND"
                 with m.Else():
-                    refuse(wire.ErrorCode.UNKNOWN_COMMAND, kind, self.err_command)
+                    refuse(wire.ErrorCode.UNKNOWN_COMMAND, kind, "err_command")
 
             # the EVENTS frame is this frame's reply: the next frame's must not overtake it
             with m.State("EVENTS_WAIT"):
@@ -163,7 +173,7 @@ class CommandEngine(wiring.Component):
 
             with m.State("CHECK_READ"):
                 with m.If(~self.reg_exists):
-                    refuse(wire.ErrorCode.BAD_ADDRESS, addr, self.err_address)
+                    refuse(wire.ErrorCode.BAD_ADDRESS, addr, "err_address")
                 with m.Elif(index == count - 1):
                     m.d.sync += first_word()
                     m.next = "SNAPSHOT"
@@ -172,7 +182,8 @@ class CommandEngine(wiring.Component):
             with m.State("SNAPSHOT"):
                 m.d.comb += [self.reg_read.eq(1), snap_en.eq(1)]
                 with m.If(index == count - 1):
-                    m.d.sync += [*first_word(), count_up(self.frames_ok)]
+                    m.d.sync += first_word()
+                    tally("frames_ok")
                     m.next = "OK_KIND"
                 with m.Else():
                     m.d.sync += next_word()
@@ -182,11 +193,11 @@ class CommandEngine(wiring.Component):
                 m.next = "CHECK_WRITE"
             with m.State("CHECK_WRITE"):
                 with m.If(~self.reg_exists):
-                    refuse(wire.ErrorCode.BAD_ADDRESS, addr, self.err_address)
+                    refuse(wire.ErrorCode.BAD_ADDRESS, addr, "err_address")
                 with m.Elif(~self.reg_writable):
-                    refuse(wire.ErrorCode.READ_ONLY, addr, self.err_read_only)
+                    refuse(wire.ErrorCode.READ_ONLY, addr, "err_read_only")
                 with m.Elif(~self.reg_value_ok):
-                    refuse(wire.ErrorCode.BAD_VALUE, addr, self.err_value)
+                    refuse(wire.ErrorCode.BAD_VALUE, addr, "err_value")
                 with m.Elif(index == count - 1):
                     m.d.sync += first_word()
                     m.next = "WRITE_FETCH"
@@ -198,7 +209,8 @@ class CommandEngine(wiring.Component):
             with m.State("WRITE"):
                 m.d.comb += self.reg_write.eq(1)
                 with m.If(index == count - 1):
-                    m.d.sync += [*first_word(), count_up(self.frames_ok)]
+                    m.d.sync += first_word()
+                    tally("frames_ok")
                     m.next = "OK_KIND"
                 with m.Else():
                     m.d.sync += next_word()

@@ -1,8 +1,11 @@
 """The register bank, generated from the register map in :mod:`qnu.regmap`."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from qnu import wire
+from .counters import CounterFile
 
 __all__ = ["RegisterBank"]
 
@@ -12,20 +15,31 @@ class RegisterBank(wiring.Component):
 
     ``rw`` registers are storage here, readable by the rest of the design
     through :meth:`value`. ``ro`` registers read the signals given in
-    ``sources`` (name -> value). ``wo`` registers pulse :meth:`strobe` with the
+    ``sources`` (name -> value), or, named in ``counters``, count the cycles
+    :meth:`counter` is high, in a :class:`CounterFile` (block RAM, not a
+    logic cell per bit). ``wo`` registers pulse :meth:`strobe` with the
     written word in :meth:`value` for one cycle.
 
-    Access port: ``addr`` selects; ``exists``, ``writable`` and ``read_data``
-    answer combinationally; ``write`` stores ``write_data``; ``read`` marks a
-    read (registers with side effects on read watch :meth:`read_strobe`).
+    Access port: ``addr`` selects; ``exists``, ``writable`` and ``value_ok``
+    answer combinationally; ``write`` stores ``write_data``; ``read`` reads,
+    and ``read_data`` answers in the next cycle with the value as of the
+    read's cycle (registers with side effects on read watch
+    :meth:`read_strobe`). Reads come in runs of at most ``wire.MAX_BURST``
+    cycles (the counter file's pre-counts are sized for that).
     """
 
-    def __init__(self, regmap, sources, validators=None, resets=None):
+    def __init__(self, regmap, sources, validators=None, resets=None, counters=()):
         self.regmap = regmap
         resets = dict(resets or {})
         self._sources = dict(sources)
         self._validators = dict(validators or {})   # name -> (value -> bool Value)
-        missing = [r.name for r in regmap if r.access == "ro" and r.name not in self._sources]
+        self._counters = {name: i for i, name in enumerate(counters)}
+        for name in counters:
+            if regmap[name].access != "ro" or name in self._sources:
+                raise ValueError(f"{name}: a counter must be a read-only register without another source")
+        self._incs = {name: Signal(name=f"count_{name}") for name in counters}
+        missing = [r.name for r in regmap
+                   if r.access == "ro" and r.name not in self._sources and r.name not in self._counters]
         if missing:
             raise ValueError(f"no source for read-only registers: {', '.join(missing)}")
         self._values = {}
@@ -57,24 +71,46 @@ class RegisterBank(wiring.Component):
     def read_strobe(self, name):
         return self._read_strobes[name]
 
+    def counter(self, name):
+        """Drive high for one cycle per event that counter register ``name`` counts."""
+        return self._incs[name]
+
     def elaborate(self, platform):
         m = Module()
         for strobe in self._strobes.values():
             m.d.sync += strobe.eq(0)
+        if self._counters:
+            counters = m.submodules.counters = CounterFile(len(self._counters), max_stall=wire.MAX_BURST)
+            for name, i in self._counters.items():
+                m.d.comb += counters.inc[i].eq(self._incs[name])
+        selected = Signal(32)           # the value at addr, registered into read_data
+        is_counter = Signal()
         with m.Switch(self.addr):
             for r in self.regmap:
                 with m.Case(r.address):
                     m.d.comb += [self.exists.eq(1), self.writable.eq(int(r.writable))]
                     check = self._validators.get(r.name)
                     m.d.comb += self.value_ok.eq(check(self.write_data) if check else 1)
-                    if r.access == "ro":
-                        m.d.comb += self.read_data.eq(self._sources[r.name])
+                    if r.name in self._counters:
+                        m.d.comb += [is_counter.eq(1), counters.addr.eq(self._counters[r.name])]
+                    elif r.access == "ro":
+                        m.d.comb += selected.eq(self._sources[r.name])
                     elif r.access == "rw":
-                        m.d.comb += self.read_data.eq(self._values[r.name])
+                        m.d.comb += selected.eq(self._values[r.name])
                     m.d.comb += self._read_strobes[r.name].eq(self.read)
                     if r.writable:
                         with m.If(self.write):
                             m.d.sync += self._values[r.name].eq(self.write_data[:r.width])
                             if r.access == "wo":
                                 m.d.sync += self._strobes[r.name].eq(1)
+        registered = Signal(32)
+        counted = Signal()
+        m.d.sync += [registered.eq(selected), counted.eq(is_counter)]
+        if self._counters:
+            m.d.comb += [
+                counters.read.eq(self.read & is_counter),
+                self.read_data.eq(Mux(counted, counters.data, registered)),
+            ]
+        else:
+            m.d.comb += self.read_data.eq(registered)
         return m

@@ -144,13 +144,20 @@ def test_timebase_rejects_bad_parameters():
         Timebase(4, default_period=100)
 
 
-def test_pulse_due_during_resync_is_counted():
+@pytest.mark.parametrize("fast_steps", [True, False])
+@pytest.mark.parametrize("before,missed", [
+    (40, 1),                        # a boundary 10 cycles after the load: inside the window
+    (0, 1),                         # the load lands on a boundary: the window's first tick
+    (RESYNC_CYCLES * 4 - 2, 1),     # the window's last tick but one
+    (RESYNC_CYCLES * 4 + 3, 0),     # just after the window: pulsed on time
+])
+def test_pulse_due_during_resync_is_counted(fast_steps, before, missed):
     n, period = 4, 10_000
-    dut = Timebase(n, default_period=period)
+    dut = Timebase(n, default_period=period, fast_steps=fast_steps)
 
     async def bench(ctx):
         ctx.set(dut.load.valid, 1)
-        ctx.set(dut.load.payload, 7 * period - 40)     # a boundary 10 cycles after the load
+        ctx.set(dut.load.payload, 7 * period - before)
         await ctx.tick()
         ctx.set(dut.load.valid, 0)
         pulses = 0
@@ -158,12 +165,12 @@ def test_pulse_due_during_resync_is_counted():
             pulses += ctx.get(dut.pulse)
             await ctx.tick()
         assert pulses == 0
-        assert ctx.get(dut.pulses_missed) == 1
+        assert ctx.get(dut.pulses_missed) == missed
         # and the next boundary is pulsed on time, at the right position
         while not ctx.get(dut.pulse):
             await ctx.tick()
         t = ctx.get(dut.time)
-        assert t + ctx.get(dut.pulse_offset) == 8 * period
+        assert t + ctx.get(dut.pulse_offset) == (7 + missed) * period
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

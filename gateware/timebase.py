@@ -42,6 +42,8 @@ class Timebase(wiring.Component):
             raise ValueError(f"samples_per_cycle must be 1, 2, 4, 8 or 16, not {samples_per_cycle}")
         if default_period < MIN_PERIOD:
             raise ValueError(f"period must be at least {MIN_PERIOD} fine ticks")
+        if not fast_steps and samples_per_cycle * (TIME_WIDTH + 4) >= MIN_PERIOD:
+            raise ValueError("without fast steps, the divider's window must be shorter than the shortest period")
         if default_period >= 2 ** period_width:
             raise ValueError(f"the default period does not fit in {period_width} bits")
         self.samples_per_cycle = samples_per_cycle
@@ -59,6 +61,7 @@ class Timebase(wiring.Component):
             "pulse":        Out(1),
             "pulse_offset": Out(range(samples_per_cycle)),
             "pulses_missed": Out(32),
+            "pulse_missed":  Out(1),    # high in each cycle pulses_missed advances
         })
 
     def elaborate(self, platform):
@@ -79,21 +82,6 @@ class Timebase(wiring.Component):
         phase       = Signal(pw)
         phase_valid = Signal(init=1)
 
-        # Boundary inside [time, time + n)? (phase + n > period)
-        crossing = Signal()
-        m.d.comb += crossing.eq((phase == 0) | (phase > period_less_n))
-        m.d.comb += [
-            self.pulse.eq(phase_valid & crossing),
-            self.pulse_offset.eq(Mux(phase == 0, 0, period - phase)),
-        ]
-        # Phase of the next cycle when nothing is loaded or stepped.
-        wraps = Signal()                    # phase + n >= period
-        phase_next = Signal(pw)
-        m.d.comb += [
-            wraps.eq(phase >= period_less_n),
-            phase_next.eq(Mux(wraps, phase - period_less_n, phase + n)),
-        ]
-
         # Bit-serial restoring divider computing (dividend mod period).
         div_busy     = Signal()
         div_dividend = Signal(TIME_WIDTH)
@@ -108,6 +96,39 @@ class Timebase(wiring.Component):
         # so that no wide register waits on the start decision.
         div_first    = Signal()
 
+        # Boundary inside [time, time + n)? (phase + n > period)
+        crossing = Signal()
+        # Phase of the next cycle when nothing is loaded or stepped.
+        wraps = Signal()                    # phase + n >= period
+        phase_next = Signal(pw)
+        if self.fast_steps:
+            # a large board's fast clock: every comparison one carry chain deep
+            m.d.comb += [
+                crossing.eq((phase == 0) | (phase > period_less_n)),
+                wraps.eq(phase >= period_less_n),
+                phase_next.eq(Mux(wraps, phase - period_less_n, phase + n)),
+            ]
+        else:
+            # a small board's area: phase + n, then one subtraction of the
+            # period, whose sign says whether it wraps (and an equality whether
+            # it lands on the boundary), instead of three comparisons
+            # The divider's last cycle goes through here too: the phase of the
+            # dividend's cycle plus the ticks since, fewer than a period.
+            catching_up = div_busy & div_summed
+            advanced = Signal(pw + 1)
+            beyond = Signal(signed(pw + 2))
+            m.d.comb += [
+                advanced.eq(phase + Mux(catching_up, div_elapsed, n)),
+                beyond.eq(advanced - period),
+                wraps.eq(beyond >= 0),
+                crossing.eq((phase == 0) | (wraps & (advanced != period))),
+                phase_next.eq(Mux(wraps, beyond[:pw], advanced[:pw])),
+            ]
+        m.d.comb += self.pulse.eq(phase_valid & crossing)
+        if n > 1:       # period - phase < n where it counts: its low bits are all of it
+            b = n.bit_length() - 1
+            m.d.comb += self.pulse_offset.eq(Mux(phase == 0, 0, period[:b] - phase[:b]))
+
         def start_divider():
             return [
                 div_busy.eq(1),
@@ -121,11 +142,20 @@ class Timebase(wiring.Component):
         adj = self.adjust.payload
         if self.fast_steps:
             small_step, stepped_phase = self._small_step(m, phase, wraps, period, adj)
+            # a large board's fast clock: the step is one three-operand sum
+            stepped = add3(self.time, adj, n, TIME_WIDTH)
+            advanced = self.time + n
+        else:
+            # a small board's area: one chain advances the time, a second adds
+            # the step (zero without one), a logic cell per bit each
+            advanced = Signal(TIME_WIDTH)
+            m.d.comb += advanced.eq(self.time + n + Mux(self.adjust.valid, adj, 0))
+            stepped = advanced
         with m.If(self.load.valid):
             m.d.sync += self.time.eq(self.load.payload)
             m.d.sync += start_divider()
         with m.Elif(self.adjust.valid):
-            m.d.sync += self.time.eq(add3(self.time, adj, n, TIME_WIDTH))
+            m.d.sync += self.time.eq(stepped)
             if self.fast_steps:
                 # the phase is written either way: if the step is not small, the
                 # divider starts, and the phase is invalid until it is done
@@ -135,7 +165,7 @@ class Timebase(wiring.Component):
             else:
                 m.d.sync += start_divider()
         with m.Else():
-            m.d.sync += self.time.eq(self.time + n)
+            m.d.sync += self.time.eq(advanced)
             with m.If(period_changed):
                 m.d.sync += start_divider()
             with m.Elif(div_busy):
@@ -149,23 +179,37 @@ class Timebase(wiring.Component):
                         div_count.eq(div_count - 1),
                         div_rem.eq(Mux(shifted >= period, shifted - period, shifted)),
                     ]
-                with m.Elif(~div_summed):
-                    # div_rem is the phase of the dividend's cycle; add the
-                    # ticks from it to the cycle after next (fewer than one
-                    # period), and reduce in that cycle: one carry chain each
-                    m.d.sync += [
-                        div_rem.eq(div_rem + (div_elapsed + n)),
-                        div_rem_zero.eq(div_rem == 0),
-                        div_summed.eq(1),
-                    ]
-                with m.Else():
-                    with m.If(div_rem_zero | (div_rem > period)):
-                        m.d.sync += self.pulses_missed.eq(self.pulses_missed + 1)
-                    m.d.sync += [
-                        phase.eq(Mux(div_rem >= period, div_rem - period, div_rem)),
-                        phase_valid.eq(1),
-                        div_busy.eq(0),
-                    ]
+                if not self.fast_steps:
+                    with m.Elif(~div_summed):
+                        # small board: div_rem is the phase of the dividend's
+                        # cycle; the phase logic adds the ticks since in the next
+                        m.d.sync += [phase.eq(div_rem[:pw]), div_summed.eq(1)]
+                    with m.Else():
+                        # a pulse due in the window (it began on a boundary, or
+                        # one lies inside it) was missed
+                        with m.If(crossing):
+                            m.d.sync += self.pulses_missed.eq(self.pulses_missed + 1)
+                            m.d.comb += self.pulse_missed.eq(1)
+                        m.d.sync += [phase.eq(phase_next), phase_valid.eq(1), div_busy.eq(0)]
+                else:
+                    with m.Elif(~div_summed):
+                        # div_rem is the phase of the dividend's cycle; add the
+                        # ticks from it to the cycle after next (fewer than one
+                        # period), and reduce in that cycle: one carry chain each
+                        m.d.sync += [
+                            div_rem.eq(div_rem + (div_elapsed + n)),
+                            div_rem_zero.eq(div_rem == 0),
+                            div_summed.eq(1),
+                        ]
+                    with m.Else():
+                        with m.If(div_rem_zero | (div_rem > period)):
+                            m.d.sync += self.pulses_missed.eq(self.pulses_missed + 1)
+                            m.d.comb += self.pulse_missed.eq(1)
+                        m.d.sync += [
+                            phase.eq(Mux(div_rem >= period, div_rem - period, div_rem)),
+                            phase_valid.eq(1),
+                            div_busy.eq(0),
+                        ]
             with m.Else():
                 m.d.sync += phase.eq(phase_next)
 
