@@ -26,6 +26,10 @@ class CounterFile(wiring.Component):
     reads is being written in that cycle (which a block RAM leaves
     undefined), the written value is taken instead.
 
+    A reset clears the flip-flops but not the RAM: the scanner's first round
+    after it writes zero words (plus their carries), so for ``count`` cycles
+    after a reset a read may see a stale word.
+
     The low bits must not wrap twice between two visits of their counter:
     ``count`` cycles, plus the cycles reads take the port, which may be up to
     ``max_stall`` in that span (a node reads at most a burst of registers in
@@ -65,6 +69,12 @@ class CounterFile(wiring.Component):
             m.d.sync += scan.eq(Mux(scan == self.count - 1, 0, scan + 1))
 
         # visit: take the carry now, write the word back plus it in the next cycle
+        # (zero in the first round after a reset)
+        fresh = Signal(init=1)
+        with m.If(visiting & (scan == self.count - 1)):
+            m.d.sync += fresh.eq(0)
+        clearing = Signal()
+        m.d.sync += clearing.eq(fresh)
         taken = Signal()
         writing = Signal()
         written = Signal(range(self.count))
@@ -77,7 +87,7 @@ class CounterFile(wiring.Component):
             ]
         m.d.comb += [
             write.addr.eq(written),
-            write.data.eq(word + taken),
+            write.data.eq(Mux(clearing, 0, word) + taken),
             write.en.eq(writing),
         ]
 

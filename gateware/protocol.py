@@ -65,7 +65,6 @@ class CommandEngine(wiring.Component):
         index = Signal(range(wire.MAX_BURST + 1))
         err_code = Signal(8)
         err_detail = Signal(16)
-        word = Signal(32)
         byte_index = Signal(range(len(self._identify) + 1))
         identify = Array(Const(b, 8) for b in self._identify)
 
@@ -74,15 +73,12 @@ class CommandEngine(wiring.Component):
         snapshot = m.submodules.snapshot = memory.Memory(shape=32, depth=wire.MAX_BURST, init=[])
         snap_w = snapshot.write_port()
         snap_r = snapshot.read_port()
-        # the bank answers in the cycle after the read; its answer passes a
-        # register (not a path from its multiplexer into the snapshot memory)
+        # the bank answers in the cycle after the read (from its registers)
         snap_en = Signal()
         answered = Signal()
         answered_index = Signal.like(index)
-        m.d.sync += [
-            answered.eq(snap_en), answered_index.eq(index),
-            snap_w.addr.eq(answered_index), snap_w.data.eq(self.reg_read_data), snap_w.en.eq(answered),
-        ]
+        m.d.sync += [answered.eq(snap_en), answered_index.eq(index)]
+        m.d.comb += [snap_w.addr.eq(answered_index), snap_w.data.eq(self.reg_read_data), snap_w.en.eq(answered)]
         m.d.comb += snap_r.addr.eq(index)
 
         # the register address, base + index, kept in a register: no adder in
@@ -235,13 +231,13 @@ class CommandEngine(wiring.Component):
                         m.next = "RELEASE"
             with m.State("READ_LATCH"):             # the snapshot answers one cycle after its address
                 m.next = "READ_LOAD"
-            with m.State("READ_LOAD"):
-                m.d.sync += [word.eq(snap_r.data), byte_index.eq(0)]
+            with m.State("READ_LOAD"):             # (the word stays at the snapshot's output)
+                m.d.sync += byte_index.eq(0)
                 m.next = "READ_BYTES"
             with m.State("READ_BYTES"):
                 final_word = index == count - 1
                 last_byte = byte_index == 3
-                send(word.word_select(byte_index[:2], 8), final_word & last_byte, "READ_BYTES")
+                send(snap_r.data.word_select(byte_index[:2], 8), final_word & last_byte, "READ_BYTES")
                 with m.If(self.reply.ready):
                     m.d.sync += byte_index.eq(byte_index + 1)
                     with m.If(last_byte):

@@ -1,7 +1,7 @@
 """The register bank, generated from the register map in :mod:`qnu.regmap`."""
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from qnu import wire
@@ -14,7 +14,9 @@ class RegisterBank(wiring.Component):
     """One register per entry of the map, accessed a word at a time.
 
     ``rw`` registers are storage here, readable by the rest of the design
-    through :meth:`value`. ``ro`` registers read the signals given in
+    through :meth:`value`; the bank reads them back from a copy in block RAM
+    (or their reset value, until first written), not through its
+    multiplexer. ``ro`` registers read the signals given in
     ``sources`` (name -> value), or, named in ``counters``, count the cycles
     :meth:`counter` is high, in a :class:`CounterFile` (block RAM, not a
     logic cell per bit). ``wo`` registers pulse :meth:`strobe` with the
@@ -85,6 +87,16 @@ class RegisterBank(wiring.Component):
                 m.d.comb += counters.inc[i].eq(self._incs[name])
         selected = Signal(32)           # the value at addr, registered into read_data
         is_counter = Signal()
+        # rw registers: a copy in RAM, valid once written (a reset leaves it stale)
+        rw = {r.name: i for i, r in enumerate(r for r in self.regmap if r.access == "rw")}
+        if rw:
+            copies = m.submodules.copies = memory.Memory(shape=32, depth=len(rw), init=[],
+                                                         attrs={"no_rw_check": 1})
+            copy_write, copy_read = copies.write_port(), copies.read_port(domain="comb")
+            copy = Signal(32)           # (the RAM's synchronous read)
+            m.d.sync += copy.eq(copy_read.data)
+            copied = Signal(len(rw))
+            use_copy = Signal()
         with m.Switch(self.addr):
             for r in self.regmap:
                 with m.Case(r.address):
@@ -96,7 +108,12 @@ class RegisterBank(wiring.Component):
                     elif r.access == "ro":
                         m.d.comb += selected.eq(self._sources[r.name])
                     elif r.access == "rw":
-                        m.d.comb += selected.eq(self._values[r.name])
+                        m.d.comb += [selected.eq(self._values[r.name].init), use_copy.eq(copied[rw[r.name]]),
+                                     copy_read.addr.eq(rw[r.name]), copy_write.addr.eq(rw[r.name]),
+                                     copy_write.data.eq(self.write_data[:r.width]),
+                                     copy_write.en.eq(self.write)]
+                        with m.If(self.write):
+                            m.d.sync += copied[rw[r.name]].eq(1)
                     m.d.comb += self._read_strobes[r.name].eq(self.read)
                     if r.writable:
                         with m.If(self.write):
@@ -106,6 +123,10 @@ class RegisterBank(wiring.Component):
         registered = Signal(32)
         counted = Signal()
         m.d.sync += [registered.eq(selected), counted.eq(is_counter)]
+        if rw:
+            from_copy = Signal()
+            m.d.sync += from_copy.eq(use_copy)
+            registered = Mux(from_copy, copy, registered)
         if self._counters:
             m.d.comb += [
                 counters.read.eq(self.read & is_counter),
