@@ -69,7 +69,6 @@ class EventFramer(wiring.Component):
             m.d.sync += requested.eq(1)
 
         seq = Signal(8)
-        header = Signal(48)
         count = Signal(range(16))
         record_bytes = Signal(range(wire.MAX_EVENTS_PAYLOAD + 1))
         idle = Signal(range(self.flush_cycles + 1))
@@ -106,15 +105,15 @@ class EventFramer(wiring.Component):
             with m.State("IDLE"):
                 with m.If(requested | (self.stream_enable & self.events.valid)):
                     m.d.sync += [
-                        header.eq(Cat(Const(wire.Reply.EVENTS, 8), seq, self.records_sent)),
                         count.eq(6), record_bytes.eq(0), idle.eq(0), first.eq(1),
                         opened_by_request.eq(requested), requested.eq(0),
                     ]
                     m.next = "HEADER"
-            with m.State("HEADER"):
+            with m.State("HEADER"):         # (records_sent stays put until a record is out)
+                header = Cat(Const(wire.Reply.EVENTS, 8), seq, self.records_sent)
                 with m.If(free):
-                    emit(header[:8])
-                    m.d.sync += [header.eq(header >> 8), count.eq(count - 1)]
+                    emit(header.word_select((6 - count)[:3], 8))
+                    m.d.sync += count.eq(count - 1)
                     with m.If(count == 1):
                         m.next = "NEXT"
             with m.State("NEXT"):

@@ -130,7 +130,7 @@ class FrameTransmitter(wiring.Component):
 
         out = self.bytes_out
         pending = Signal(8)          # byte to send after an ESC
-        crc_value = Signal(16)
+        crc_value = crc.crc             # (it holds once the last byte is in)
         sent = out.valid & out.ready
 
         def emit(value):
@@ -174,7 +174,6 @@ class FrameTransmitter(wiring.Component):
                     m.d.sync += emit(pending)
                     m.next = "CRC_HI_WAIT"
             with m.State("CRC_HI_WAIT"):             # the CRC register settles one cycle after the last byte
-                m.d.sync += crc_value.eq(crc.crc)
                 m.next = "CRC_HI"
             with m.State("CRC_HI"):
                 with m.If(free):

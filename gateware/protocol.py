@@ -59,8 +59,9 @@ class CommandEngine(wiring.Component):
         kind, seq = hdr[0], hdr[1]
         base = Cat(hdr[2], hdr[3])
         count = hdr[4]
-        length = Signal.like(self.frame.payload.length)
-        status = Signal.like(self.frame.payload.status)
+        # the frame's length and status stay put until RELEASE takes the frame
+        length = self.frame.payload.length
+        status = self.frame.payload.status
 
         index = Signal(range(wire.MAX_BURST + 1))
         err_code = Signal(8)
@@ -117,8 +118,7 @@ class CommandEngine(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.frame.valid):
-                    m.d.sync += [length.eq(self.frame.payload.length), status.eq(self.frame.payload.status),
-                                 *first_word()]
+                    m.d.sync += first_word()
                     m.next = "DISPATCH"
 
             with m.State("DISPATCH"):

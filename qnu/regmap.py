@@ -92,7 +92,7 @@ _GLOBAL = [
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
     ("time_arg_hi",    0x000B, "rw", 32, 0, "Argument of the next time_cmd, high word.", (), ""),
-    ("time_cmd",       0x000C, "wo", 32, 0, "Write 1 to load the time with the argument, 2 to step it by the "
+    ("time_cmd",       0x000C, "wo", 2, 0, "Write 1 to load the time with the argument, 2 to step it by the "
                                            "argument (signed), atomically. A node with late stamps (a small "
                                            "FPGA's) refuses it (BAD_VALUE) while events tagged before its "
                                            "previous time change are still queued.", (), ""),
