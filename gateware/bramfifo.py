@@ -27,11 +27,14 @@ class BufferedFIFO(fifo.SyncFIFOBuffered):
         m = Module()
         inner_depth = self.depth - 1            # the output register holds one more
         inner_level = Signal(range(inner_depth + 1))
-        produce = Signal(range(inner_depth))
-        consume = Signal(range(inner_depth))
+        # the memory is a power of two deep, so the pointers wrap by themselves
+        # (a depth of 2**k, the output register included, leaves a word unused)
+        slots = 1 << (inner_depth - 1).bit_length()
+        produce = Signal(range(slots))
+        consume = Signal(range(slots))
 
         def incr(pointer):
-            return Mux(pointer == inner_depth - 1, 0, pointer + 1)
+            return (pointer + 1)[:len(pointer)]
 
         do_write = self.w_rdy & self.w_en
         do_inner_read = (inner_level != 0) & (~self.r_rdy | self.r_en)
@@ -42,7 +45,7 @@ class BufferedFIFO(fifo.SyncFIFOBuffered):
             self.r_level.eq(self.level),
         ]
 
-        storage = m.submodules.storage = memory.Memory(shape=self.width, depth=inner_depth, init=[],
+        storage = m.submodules.storage = memory.Memory(shape=self.width, depth=slots, init=[],
                                                        attrs={"no_rw_check": 1})
         w_port = storage.write_port()
         r_port = storage.read_port(domain="comb")

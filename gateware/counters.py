@@ -20,8 +20,9 @@ class CounterFile(wiring.Component):
     the carry taken.
 
     ``read`` with ``addr`` asks for counter ``addr``; ``data`` gives, in the
-    next cycle, the number of increments in the cycles before the request,
-    as a flip-flop counter read in the request's cycle would. A read takes
+    next cycle, the number of increments up to the cycle before the request
+    (``inc`` is registered first, so that no logic of its sources is in
+    series with the counting). A read takes
     the RAM's read port from the scanner for that cycle; when the word it
     reads is being written in that cycle (which a block RAM leaves
     undefined), the written value is taken instead.
@@ -79,10 +80,12 @@ class CounterFile(wiring.Component):
         writing = Signal()
         written = Signal(range(self.count))
         m.d.sync += [writing.eq(visiting), written.eq(scan), taken.eq(carry[scan])]
+        inc = Signal(self.count)
+        m.d.sync += inc.eq(self.inc)
         for i in range(self.count):
-            wraps = self.inc[i] & low[i].all()
+            wraps = inc[i] & low[i].all()
             m.d.sync += [
-                low[i].eq(low[i] + self.inc[i]),
+                low[i].eq(low[i] + inc[i]),
                 carry[i].eq(wraps | (carry[i] & ~(visiting & (scan == i)))),
             ]
         m.d.comb += [

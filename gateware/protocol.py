@@ -39,7 +39,7 @@ class CommandEngine(wiring.Component):
             "reg_exists":     In(1),
             "reg_writable":   In(1),
             "reg_value_ok":   In(1),
-            "reg_read_data":  In(32),   # the cycle after reg_read
+            "reg_read_data":  In(32),   # two cycles after reg_read
             "reg_read":       Out(1),
             "reg_write":      Out(1),
             "reg_write_data": Out(32),
@@ -74,11 +74,12 @@ class CommandEngine(wiring.Component):
         snapshot = m.submodules.snapshot = memory.Memory(shape=32, depth=wire.MAX_BURST, init=[])
         snap_w = snapshot.write_port()
         snap_r = snapshot.read_port()
-        # the bank answers in the cycle after the read (from its registers)
+        # the bank answers two cycles after the read (it registers the
+        # address's decoding, then the value)
         snap_en = Signal()
-        answered = Signal()
-        answered_index = Signal.like(index)
-        m.d.sync += [answered.eq(snap_en), answered_index.eq(index)]
+        asked, answered = Signal(), Signal()
+        asked_index, answered_index = Signal.like(index), Signal.like(index)
+        m.d.sync += [asked.eq(snap_en), asked_index.eq(index), answered.eq(asked), answered_index.eq(asked_index)]
         m.d.comb += [snap_w.addr.eq(answered_index), snap_w.data.eq(self.reg_read_data), snap_w.en.eq(answered)]
         m.d.comb += snap_r.addr.eq(index)
 
@@ -113,7 +114,26 @@ class CommandEngine(wiring.Component):
             with m.If(self.reply.ready):
                 m.next = then
 
+        # What DISPATCH decides on, registered while the frame arrives (its
+        # length, status and header stay put until RELEASE): no comparison
+        # of the length stands between the frame and the state register.
         burst_ok = (count >= 1) & (count <= wire.MAX_BURST)
+        checks = {
+            "bad_crc": status == RxStatus.BAD_CRC,
+            "bad_length": status == RxStatus.BAD_LENGTH,
+            "identify": kind == wire.Command.IDENTIFY,
+            "read": kind == wire.Command.READ,
+            "write": kind == wire.Command.WRITE,
+            "read_events": kind == wire.Command.READ_EVENTS,
+            "stream": kind == wire.Command.STREAM,
+            "length_4": length == 4,
+            "length_5": length == 5,
+            "read_fits": (length == 7) & burst_ok,
+            "write_fits": (length == 7 + 4 * count) & burst_ok,
+            "stream_bad": hdr[2] > 1,
+        }
+        check = {name: Signal(name=f"check_{name}") for name in checks}
+        m.d.sync += [check[name].eq(value) for name, value in checks.items()]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -122,38 +142,38 @@ class CommandEngine(wiring.Component):
                     m.next = "DISPATCH"
 
             with m.State("DISPATCH"):
-                with m.If(status == RxStatus.BAD_CRC):
+                with m.If(check["bad_crc"]):
                     refuse(wire.ErrorCode.BAD_CRC, 0, "err_crc")
-                with m.Elif(status == RxStatus.BAD_LENGTH):
+                with m.Elif(check["bad_length"]):
                     refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                with m.Elif(kind == wire.Command.IDENTIFY):
-                    with m.If(length == 4):
+                with m.Elif(check["identify"]):
+                    with m.If(check["length_4"]):
                         m.d.sync += byte_index.eq(0)
                         tally("frames_ok")
                         m.next = "OK_KIND"
                     with m.Else():
                         refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                with m.Elif(kind == wire.Command.READ):
-                    with m.If((length == 7) & burst_ok):
-                        m.next = "CHECK_READ"
+                with m.Elif(check["read"]):
+                    with m.If(check["read_fits"]):
+                        m.next = "CHECK_READ_FETCH"
                     with m.Else():
                         refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                with m.Elif(kind == wire.Command.WRITE):
-                    with m.If((length == 7 + 4 * count) & burst_ok):
+                with m.Elif(check["write"]):
+                    with m.If(check["write_fits"]):
                         m.next = "CHECK_WRITE_FETCH"
                     with m.Else():
                         refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                with m.Elif(kind == wire.Command.READ_EVENTS):
-                    with m.If(length == 4):
+                with m.Elif(check["read_events"]):
+                    with m.If(check["length_4"]):
                         m.d.sync += self.events_request.eq(1)
                         tally("frames_ok")
                         m.next = "EVENTS_WAIT"
                     with m.Else():
                         refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                with m.Elif(kind == wire.Command.STREAM):
-                    with m.If(length != 5):
+                with m.Elif(check["stream"]):
+                    with m.If(~check["length_5"]):
                         refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                    with m.Elif(hdr[2] > 1):
+                    with m.Elif(check["stream_bad"]):
                         refuse(wire.ErrorCode.BAD_VALUE, 0, "err_value")
                     with m.Else():
                         m.d.sync += self.stream_enable.eq(hdr[2][0])
@@ -167,14 +187,20 @@ class CommandEngine(wiring.Component):
                 with m.If(~self.events_request & ~self.events_busy):
                     m.next = "RELEASE"
 
+            # the bank answers for the address of the previous cycle
+            with m.State("CHECK_READ_FETCH"):
+                m.next = "CHECK_READ"
             with m.State("CHECK_READ"):
                 with m.If(~self.reg_exists):
                     refuse(wire.ErrorCode.BAD_ADDRESS, addr, "err_address")
                 with m.Elif(index == count - 1):
                     m.d.sync += first_word()
-                    m.next = "SNAPSHOT"
+                    m.next = "SNAPSHOT_FETCH"
                 with m.Else():
                     m.d.sync += next_word()
+                    m.next = "CHECK_READ_FETCH"
+            with m.State("SNAPSHOT_FETCH"):
+                m.next = "SNAPSHOT"
             with m.State("SNAPSHOT"):
                 m.d.comb += [self.reg_read.eq(1), snap_en.eq(1)]
                 with m.If(index == count - 1):
@@ -184,7 +210,8 @@ class CommandEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += next_word()
 
-            # the word memory answers one cycle after its address
+            # the word memory answers one cycle after its address (and the
+            # bank for the address of the previous cycle)
             with m.State("CHECK_WRITE_FETCH"):
                 m.next = "CHECK_WRITE"
             with m.State("CHECK_WRITE"):

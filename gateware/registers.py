@@ -22,11 +22,13 @@ class RegisterBank(wiring.Component):
     logic cell per bit). ``wo`` registers pulse :meth:`strobe` with the
     written word in :meth:`value` for one cycle.
 
-    Access port: ``addr`` selects; ``exists``, ``writable`` and ``value_ok``
-    answer combinationally; ``write`` stores ``write_data``; ``read`` reads,
-    and ``read_data`` answers in the next cycle with the value as of the
-    read's cycle (registers with side effects on read watch
-    :meth:`read_strobe`). Reads come in runs of at most ``wire.MAX_BURST``
+    Access port: ``addr`` selects, and is decoded into a register (for a
+    short path at a small FPGA's clock): ``exists``, ``writable``,
+    ``value_ok`` (of ``write_data``), ``write`` and ``read`` all concern the
+    address of the previous cycle, so an address must be held a cycle before
+    it is used; ``read_data`` answers two cycles after ``read``, with the
+    value as of the cycle after it (registers with side effects on read
+    watch :meth:`read_strobe`). Reads come in runs of at most ``wire.MAX_BURST``
     cycles (the counter file's pre-counts are sized for that).
     """
 
@@ -97,10 +99,23 @@ class RegisterBank(wiring.Component):
             m.d.sync += copy.eq(copy_read.data)
             copied = Signal(len(rw))
             use_copy = Signal()
+        # The address is decoded into a register: everything below answers
+        # for the address of the previous cycle (a short path from it)
+        regs = list(self.regmap)
+        index = Signal(range(len(regs)))
+        found = Signal()
+        m.d.sync += found.eq(0)
         with m.Switch(self.addr):
-            for r in self.regmap:
+            for i, r in enumerate(regs):
                 with m.Case(r.address):
-                    m.d.comb += [self.exists.eq(1), self.writable.eq(int(r.writable))]
+                    m.d.sync += [index.eq(i), found.eq(1)]
+        read = Signal()                 # the read of the previous cycle's address
+        m.d.sync += read.eq(self.read)
+        m.d.comb += self.exists.eq(found)
+        with m.Switch(Mux(found, index, len(regs))):
+            for i, r in enumerate(regs):
+                with m.Case(i):
+                    m.d.comb += self.writable.eq(int(r.writable))
                     check = self._validators.get(r.name)
                     m.d.comb += self.value_ok.eq(check(self.write_data) if check else 1)
                     if r.name in self._counters:
@@ -114,7 +129,7 @@ class RegisterBank(wiring.Component):
                                      copy_write.en.eq(self.write)]
                         with m.If(self.write):
                             m.d.sync += copied[rw[r.name]].eq(1)
-                    m.d.comb += self._read_strobes[r.name].eq(self.read)
+                    m.d.comb += self._read_strobes[r.name].eq(read)
                     if r.writable:
                         with m.If(self.write):
                             m.d.sync += self._values[r.name].eq(self.write_data[:r.width])
@@ -129,7 +144,7 @@ class RegisterBank(wiring.Component):
             registered = Mux(from_copy, copy, registered)
         if self._counters:
             m.d.comb += [
-                counters.read.eq(self.read & is_counter),
+                counters.read.eq(read & is_counter),
                 self.read_data.eq(Mux(counted, counters.data, registered)),
             ]
         else:

@@ -19,6 +19,7 @@ def test_every_read_is_exact(count, seed):
     async def bench(ctx):
         nonlocal checked
         burst, rest = 0, 0
+        previous = [0] * count
         for _ in range(3000):
             # reads in bursts of up to 32 consecutive cycles, at least `count` cycles apart
             if burst == 0 and rest == 0 and rng.random() < 0.05:
@@ -33,14 +34,18 @@ def test_every_read_is_exact(count, seed):
             ctx.set(dut.read, reading)
             ctx.set(dut.addr, addr)
             ctx.set(dut.inc, sum(b << i for i, b in enumerate(incs)))
-            asked = counts[addr]                # the increments before this cycle
+            asked = counts[addr]                # the increments up to the previous cycle
             await ctx.tick()
             if reading:
                 assert ctx.get(dut.data) == asked, f"counter {addr}"
                 checked += 1
-            for i, b in enumerate(incs):
+            for i, b in enumerate(previous):
                 counts[i] += b
+            previous = incs
         ctx.set(dut.inc, 0)
+        for i, b in enumerate(previous):
+            counts[i] += b
+        await ctx.tick()
         for i in range(count):                  # the end: every counter
             ctx.set(dut.read, 1)
             ctx.set(dut.addr, i)

@@ -14,23 +14,28 @@ def make_bank():
     return regmap, bank
 
 
-def test_reads_answer_a_cycle_later_and_a_reset_restores_the_read_back_values():
+def test_reads_answer_two_cycles_later_and_a_reset_restores_the_read_back_values():
     """rw registers read back what was written (from the RAM copy), their reset value
     before, and again after a reset (the copy is then stale: it must not be used);
-    counters count; a read answers in the next cycle."""
+    counters count; a read answers two cycles later."""
     regmap, bank = make_bank()
     rst = Signal()
     dut = ResetInserter(rst)(bank)
 
+    # the address is held a cycle before it is used; a read answers two cycles later
     async def read(ctx, name):
         ctx.set(bank.addr, regmap[name].address)
+        await ctx.tick()
         ctx.set(bank.read, 1)
         await ctx.tick()
         ctx.set(bank.read, 0)
+        await ctx.tick()
         return ctx.get(bank.read_data)
 
     async def write(ctx, name, value):
         ctx.set(bank.addr, regmap[name].address)
+        await ctx.tick()
+        assert ctx.get(bank.exists) and ctx.get(bank.writable)
         ctx.set(bank.write_data, value)
         ctx.set(bank.write, 1)
         await ctx.tick()
@@ -49,6 +54,7 @@ def test_reads_answer_a_cycle_later_and_a_reset_restores_the_read_back_values():
         ctx.set(bank.counter("ch0_events"), 1)
         await ctx.tick().repeat(200)                        # the low bits wrap: the RAM word counts too
         ctx.set(bank.counter("ch0_events"), 0)
+        await ctx.tick()                                    # (the counter file registers its inputs)
         assert await read(ctx, "ch0_events") == 200
         assert await read(ctx, "err_crc") == 0
         ctx.set(rst, 1)

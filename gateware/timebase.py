@@ -58,7 +58,8 @@ class Timebase(wiring.Component):
             "load":         In(stream.Signature(unsigned(TIME_WIDTH), always_ready=True)),
             "adjust":       In(stream.Signature(signed(TIME_WIDTH), always_ready=True)),
             "period":       In(TIME_WIDTH, init=default_period),
-            "pulse":        Out(1),
+            # (a small board's pulse is a register: time 0, out of reset, is on a boundary)
+            "pulse":        Out(1, init=int(not fast_steps)),
             "pulse_offset": Out(range(samples_per_cycle)),
             "pulses_missed": Out(32),
             "pulse_missed":  Out(1),    # high in each cycle pulses_missed advances
@@ -79,7 +80,7 @@ class Timebase(wiring.Component):
         m.d.comb += period_changed.eq(period_in != period)
 
         # time mod period, for the current cycle; meaningful when phase_valid.
-        phase       = Signal(pw)
+        phase       = Signal(pw, init=0 if self.fast_steps else n)    # (small: the next cycle's)
         phase_valid = Signal(init=1)
 
         # Bit-serial restoring divider computing (dividend mod period).
@@ -124,17 +125,27 @@ class Timebase(wiring.Component):
                 crossing.eq((phase == 0) | (wraps & (advanced != period))),
                 phase_next.eq(Mux(wraps, beyond[:pw], advanced[:pw])),
             ]
-        m.d.comb += self.pulse.eq(phase_valid & crossing)
+        offset = Signal.like(self.pulse_offset)
         if n > 1:       # period - phase < n where it counts: its low bits are all of it
             b = n.bit_length() - 1
-            m.d.comb += self.pulse_offset.eq(Mux(phase == 0, 0, period[:b] - phase[:b]))
+            m.d.comb += offset.eq(Mux(phase == 0, 0, period[:b] - phase[:b]))
+        if self.fast_steps:
+            m.d.comb += [self.pulse.eq(phase_valid & crossing), self.pulse_offset.eq(offset)]
+        else:
+            # A small board's outputs are registers (its slow fabric has no
+            # time for the phase logic and an output PHY in one cycle): the
+            # phase register holds the phase of the *next* cycle, and its
+            # pulse is registered unless the time or the period changes now.
+            unchanged = ~(self.load.valid | self.adjust.valid | period_changed)
+            m.d.sync += [self.pulse.eq(phase_valid & crossing & unchanged), self.pulse_offset.eq(offset)]
 
         def start_divider():
             return [
                 div_busy.eq(1),
                 div_first.eq(1),
                 div_count.eq(TIME_WIDTH),
-                div_elapsed.eq(n),
+                # (a small board's phase runs a cycle ahead: one cycle more to catch up)
+                div_elapsed.eq(n if self.fast_steps else 2 * n),
                 div_summed.eq(0),
                 phase_valid.eq(0),
             ]
