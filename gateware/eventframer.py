@@ -81,8 +81,10 @@ class EventFramer(wiring.Component):
         is_marker = p.kind == EventKind.OVERFLOW
         code = Mux(is_marker, wire.RECORD_OVERFLOW, Cat(p.kind == EventKind.FALLING, p.channel))
         base = Signal(TIME_WIDTH)
-        delta = Signal(signed(TIME_WIDTH + 1))      # its sign says whether time stepped back
-        m.d.comb += delta.eq(p.timestamp - base)
+        # its sign says whether time stepped back; a register: the subtraction
+        # takes the whole cycle on a small FPGA (DECIDE waits for it)
+        delta = Signal(signed(TIME_WIDTH + 1))
+        m.d.sync += delta.eq(p.timestamp - base)
         varint = Signal(TIME_WIDTH + 7)
 
         def record_done():
@@ -122,16 +124,18 @@ class EventFramer(wiring.Component):
                     m.next = "CLOSE"
                 with m.Elif(self.events.valid):
                     m.d.sync += idle.eq(0)
-                    with m.If(first | (delta < 0)):
-                        m.d.sync += [count.eq(9), first.eq(0)]
-                        m.next = "ABSOLUTE"
-                    with m.Else():
-                        m.d.sync += varint.eq(Cat(code, delta[:TIME_WIDTH]))
-                        m.next = "VARINT"
+                    m.next = "DECIDE"
                 with m.Elif(opened_by_request | ~self.stream_enable | (idle == self.flush_cycles)):
                     m.next = "CLOSE"
                 with m.Else():
                     m.d.sync += idle.eq(idle + 1)
+            with m.State("DECIDE"):         # (the head and the base held still for a cycle)
+                with m.If(first | (delta < 0)):
+                    m.d.sync += [count.eq(9), first.eq(0)]
+                    m.next = "ABSOLUTE"
+                with m.Else():
+                    m.d.sync += varint.eq(Cat(code, delta[:TIME_WIDTH]))
+                    m.next = "VARINT"
             with m.State("ABSOLUTE"):
                 with m.If(free):
                     with m.If(count == 9):
@@ -140,11 +144,9 @@ class EventFramer(wiring.Component):
                         emit(p.timestamp.word_select((8 - count)[:3], 8))
                     m.d.sync += [count.eq(count - 1), record_bytes.eq(record_bytes + 1)]
                     with m.If(count == 1):
-                        m.d.sync += base.eq(p.timestamp)
-                        m.next = "DELTA"
-            with m.State("DELTA"):          # the record itself, at a delta of zero from the new base
-                m.d.sync += varint.eq(Cat(code, delta[:TIME_WIDTH]))
-                m.next = "VARINT"
+                        # the record itself follows, at a delta of zero from the new base
+                        m.d.sync += [base.eq(p.timestamp), varint.eq(code)]
+                        m.next = "VARINT"
             with m.State("VARINT"):
                 with send_varint_byte():
                     m.d.sync += base.eq(p.timestamp)
