@@ -37,12 +37,17 @@ class CounterFile(wiring.Component):
     consecutive cycles, and its frames are hundreds of cycles apart).
     """
 
-    def __init__(self, count, *, width=32, max_stall=32):
+    def __init__(self, count, *, width=32, max_stall=32, slow=0, slow_interval=16):
         if count < 2:
             raise ValueError("a counter file needs at least two counters (a write must land before its reread)")
         self.count = count
         self.width = width
-        self.low_width = (count + max_stall).bit_length()
+        between = count + max_stall         # the most cycles between two visits of a counter
+        self.low_width = between.bit_length()
+        # the last ``slow`` counters count at most once every ``slow_interval`` cycles
+        # (a node's error counters: once per frame or per UART byte): fewer low bits
+        self.slow = slow
+        self.slow_low_width = max(1, (-(-between // slow_interval)).bit_length())
         super().__init__({
             "inc":  In(count),
             "read": In(1),
@@ -52,7 +57,7 @@ class CounterFile(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        high_width = self.width - self.low_width
+        high_width = self.width - (self.slow_low_width if self.slow else self.low_width)
         # (no read-during-write logic: the bypass below covers the one collision)
         words = m.submodules.words = memory.Memory(shape=high_width, depth=self.count, init=[],
                                                    attrs={"no_rw_check": 1})
@@ -61,7 +66,9 @@ class CounterFile(wiring.Component):
         word = Signal(high_width)           # the RAM's output: the word addressed in the previous cycle
         m.d.sync += word.eq(read.data)
 
-        low = Array(Signal(self.low_width, name=f"low{i}") for i in range(self.count))
+        fast = self.count - self.slow
+        low = Array(Signal(self.low_width if i < fast else self.slow_low_width, name=f"low{i}")
+                    for i in range(self.count))
         carry = Array(Signal(name=f"carry{i}") for i in range(self.count))
         scan = Signal(range(self.count))
         visiting = ~self.read
@@ -96,14 +103,22 @@ class CounterFile(wiring.Component):
 
         # read: the low bits, and the high word (or the one being written over it) plus its carry
         low_read = Signal(self.low_width)
+        slow_read = Signal()
         carry_read = Signal()
         bypass = Signal()
         bypass_word = Signal(high_width)
         m.d.sync += [
             low_read.eq(low[self.addr]),
+            slow_read.eq(self.addr >= fast),
             carry_read.eq(carry[self.addr]),
             bypass.eq(writing & (written == self.addr)),
             bypass_word.eq(write.data),
         ]
-        m.d.comb += self.data.eq(Cat(low_read, Mux(bypass, bypass_word, word) + carry_read))
+        high = Mux(bypass, bypass_word, word) + carry_read
+        if self.slow:
+            # a slow counter's word holds its bits from slow_low_width up
+            m.d.comb += self.data.eq(Mux(slow_read, Cat(low_read[:self.slow_low_width], high),
+                                         Cat(low_read, high)))
+        else:
+            m.d.comb += self.data.eq(Cat(low_read, high))
         return m

@@ -41,7 +41,7 @@ class Node(wiring.Component):
     @staticmethod
     def small_core_args():
         """The small-FPGA core options, whatever the board's PHY: the flat merger
-        (one register, not a pipelined tree: 48 MHz leaves time for every
+        (one register, not a pipelined tree: a slow clock leaves time for every
         comparison in one cycle), 32-bit pulse-phase logic (periods up to 44 s at
         96 M ticks per second) and no small-step path in the timebase (a time
         step recomputes the pulse phase, 66 cycles, as a load does; a pulse due
@@ -52,10 +52,18 @@ class Node(wiring.Component):
         return dict(merger="flat", period_width=32, fast_steps=False, late_stamps=True)
 
     @staticmethod
+    def up5k_core_args():
+        """:meth:`small_core_args` trimmed to what an iCE40UP5K holds: 28-bit
+        pulse-phase logic (periods up to 8.9 s at 30 M ticks per second) and
+        channel queues of 16 entries (a logic cell or two per pointer bit less)."""
+        return dict(Node.small_core_args(), period_width=28, channel_depth=16)
+
+    @staticmethod
     def small_board_args():
-        """Node keyword arguments for a small FPGA (iCE40UP5K, 48 MHz, 2 samples per
-        cycle): :meth:`small_core_args` and the iCEBreaker's channels and clock."""
-        return dict(channels=4, samples_per_cycle=2, clock_hz=48_000_000, **Node.small_core_args())
+        """Node keyword arguments for the iCEBreaker's iCE40UP5K: :meth:`up5k_core_args`,
+        2 channels and a 15 MHz clock with 2 samples per cycle (what fits and closes
+        timing; docs/boards.md says why not more)."""
+        return dict(channels=2, samples_per_cycle=2, clock_hz=15_000_000, **Node.up5k_core_args())
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
@@ -67,6 +75,8 @@ class Node(wiring.Component):
         self.samples_per_cycle = samples_per_cycle
         self.clock_hz = clock_hz
         self.uart_divisor = uart_divisor or round(clock_hz / baudrate)
+        if self.uart_divisor < 2:
+            raise ValueError(f"the UART needs at least 2 clock cycles per bit, not {self.uart_divisor}")
         self.build_id = build_id
         self.regmap = register_map(channels)
         self.identify = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, build_id, channels,
@@ -157,7 +167,9 @@ class Node(wiring.Component):
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators,
             resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32},
-            counters=list(counted))
+            counters=list(counted),
+            # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
+            slow_counters=[name for name in counted if not name.startswith("ch")])
         for name, inc in counted.items():
             m.d.comb += bank.counter(name).eq(inc)
         m.d.comb += [

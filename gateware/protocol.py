@@ -213,6 +213,8 @@ class CommandEngine(wiring.Component):
             # the word memory answers one cycle after its address (and the
             # bank for the address of the previous cycle)
             with m.State("CHECK_WRITE_FETCH"):
+                m.next = "CHECK_WRITE_SETTLE"
+            with m.State("CHECK_WRITE_SETTLE"):     # the bank checks the word a cycle after it arrives
                 m.next = "CHECK_WRITE"
             with m.State("CHECK_WRITE"):
                 with m.If(~self.reg_exists):

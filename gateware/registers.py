@@ -23,21 +23,24 @@ class RegisterBank(wiring.Component):
     written word in :meth:`value` for one cycle.
 
     Access port: ``addr`` selects, and is decoded into a register (for a
-    short path at a small FPGA's clock): ``exists``, ``writable``,
-    ``value_ok`` (of ``write_data``), ``write`` and ``read`` all concern the
-    address of the previous cycle, so an address must be held a cycle before
-    it is used; ``read_data`` answers two cycles after ``read``, with the
+    short path at a small FPGA's clock): ``exists``, ``writable``, ``write``
+    and ``read`` all concern the address of the previous cycle, so an address
+    must be held a cycle before it is used; ``value_ok`` says whether the
+    ``write_data`` of the previous cycle suits it (hold both two cycles); ``read_data`` answers two cycles after ``read``, with the
     value as of the cycle after it (registers with side effects on read
     watch :meth:`read_strobe`). Reads come in runs of at most ``wire.MAX_BURST``
     cycles (the counter file's pre-counts are sized for that).
     """
 
-    def __init__(self, regmap, sources, validators=None, resets=None, counters=()):
+    def __init__(self, regmap, sources, validators=None, resets=None, counters=(), slow_counters=()):
         self.regmap = regmap
         resets = dict(resets or {})
         self._sources = dict(sources)
         self._validators = dict(validators or {})   # name -> (value -> bool Value)
-        self._counters = {name: i for i, name in enumerate(counters)}
+        # (the counter file keeps the slow ones, counting at most once every 16 cycles, last)
+        ordered = [c for c in counters if c not in slow_counters] + [c for c in counters if c in slow_counters]
+        self._counters = {name: i for i, name in enumerate(ordered)}
+        self._slow = sum(1 for c in counters if c in slow_counters)
         for name in counters:
             if regmap[name].access != "ro" or name in self._sources:
                 raise ValueError(f"{name}: a counter must be a read-only register without another source")
@@ -59,7 +62,7 @@ class RegisterBank(wiring.Component):
             "addr":       In(16),
             "exists":     Out(1),
             "writable":   Out(1),
-            "value_ok":   Out(1),     # write_data is acceptable for the register at addr
+            "value_ok":   Out(1),     # the previous cycle's write_data suits the register
             "read_data":  Out(32),
             "read":       In(1),
             "write":      In(1),
@@ -84,7 +87,8 @@ class RegisterBank(wiring.Component):
         for strobe in self._strobes.values():
             m.d.sync += strobe.eq(0)
         if self._counters:
-            counters = m.submodules.counters = CounterFile(len(self._counters), max_stall=wire.MAX_BURST)
+            counters = m.submodules.counters = CounterFile(len(self._counters), max_stall=wire.MAX_BURST,
+                                                           slow=self._slow)
             for name, i in self._counters.items():
                 m.d.comb += counters.inc[i].eq(self._incs[name])
         selected = Signal(32)           # the value at addr, registered into read_data
@@ -117,7 +121,8 @@ class RegisterBank(wiring.Component):
                 with m.Case(i):
                     m.d.comb += self.writable.eq(int(r.writable))
                     check = self._validators.get(r.name)
-                    m.d.comb += self.value_ok.eq(check(self.write_data) if check else 1)
+                    # (a register too: write_data comes straight from a block RAM)
+                    m.d.sync += self.value_ok.eq(check(self.write_data) if check else 1)
                     if r.name in self._counters:
                         m.d.comb += [is_counter.eq(1), counters.addr.eq(self._counters[r.name])]
                     elif r.access == "ro":

@@ -6,12 +6,14 @@ from amaranth.sim import Simulator
 from qnu.gateware.counters import CounterFile
 
 
-@pytest.mark.parametrize("count,seed", [(2, 1), (5, 2), (18, 3)])
-def test_every_read_is_exact(count, seed):
+@pytest.mark.parametrize("count,seed,slow", [(2, 1, 0), (5, 2, 0), (18, 3, 0), (14, 4, 10), (3, 5, 1)])
+def test_every_read_is_exact(count, seed, slow):
     """Counters against plain Python counts: some counting every cycle, some rarely,
-    read at random, in bursts as long as the file allows, every one exact."""
+    read at random, in bursts as long as the file allows, every one exact. The
+    ``slow`` last ones count at most once every 16 cycles, and as often as that."""
     rng = random.Random(seed)
-    dut = CounterFile(count, max_stall=32)
+    dut = CounterFile(count, max_stall=32, slow=slow)
+    assert not slow or dut.slow_low_width < dut.low_width
     rates = [1.0, 0.5] + [rng.choice([0.0, 0.01, 0.3, 1.0]) for _ in range(count - 2)]
     counts = [0] * count
     checked = 0
@@ -19,6 +21,7 @@ def test_every_read_is_exact(count, seed):
     async def bench(ctx):
         nonlocal checked
         burst, rest = 0, 0
+        cooldown = [0] * count
         previous = [0] * count
         for _ in range(3000):
             # reads in bursts of up to 32 consecutive cycles, at least `count` cycles apart
@@ -31,6 +34,9 @@ def test_every_read_is_exact(count, seed):
             elif rest:
                 rest -= 1
             incs = [rng.random() < rates[i] for i in range(count)]
+            for i in range(count - slow, count):        # every 16th cycle, or a little later
+                incs[i] = cooldown[i] == 0 and rng.random() < 0.9
+                cooldown[i] = 15 if incs[i] else max(0, cooldown[i] - 1)
             ctx.set(dut.read, reading)
             ctx.set(dut.addr, addr)
             ctx.set(dut.inc, sum(b << i for i, b in enumerate(incs)))

@@ -183,27 +183,29 @@ def small_board(**overrides):
 
 
 def test_small_board_protocol_and_period_limit():
-    regs = register_map(4)
+    regs = register_map(2)
 
     async def bench(ctx, dut, host):
         kind, _, payload = await request(ctx, host, wire.Command.IDENTIFY, 1)
         info = wire.IdentifyInfo.unpack(payload)
-        assert (kind, info.channels, info.samples_per_cycle) == (wire.Reply.OK, 4, 2)
-        # the 32-bit pulse phase: a period of 2**32 ticks or more is refused, not truncated
+        assert (kind, info.channels, info.samples_per_cycle) == (wire.Reply.OK, 2, 2)
+        # the 28-bit pulse phase: a period of 2**28 ticks or more is refused, not truncated
         hi, lo = regs["pulse_period_hi"].address, regs["pulse_period_lo"].address
         kind, _, payload = await request(ctx, host, wire.Command.WRITE, 2, struct.pack("<HBI", hi, 1, 1))
         assert (kind, payload) == (wire.Reply.ERROR, struct.pack("<BH", wire.ErrorCode.BAD_VALUE, hi))
-        kind, _, _ = await request(ctx, host, wire.Command.WRITE, 3, struct.pack("<HBI", lo, 1, 0xFFFF_FFFF))
+        kind, _, payload = await request(ctx, host, wire.Command.WRITE, 3, struct.pack("<HBI", lo, 1, 1 << 28))
+        assert (kind, payload) == (wire.Reply.ERROR, struct.pack("<BH", wire.ErrorCode.BAD_VALUE, lo))
+        kind, _, _ = await request(ctx, host, wire.Command.WRITE, 4, struct.pack("<HBI", lo, 1, (1 << 28) - 1))
         assert kind == wire.Reply.OK
-        kind, _, payload = await request(ctx, host, wire.Command.READ, 4, struct.pack("<HB", lo, 2))
-        assert struct.unpack("<2I", payload) == (0xFFFF_FFFF, 0)
+        kind, _, payload = await request(ctx, host, wire.Command.READ, 5, struct.pack("<HB", lo, 2))
+        assert struct.unpack("<2I", payload) == ((1 << 28) - 1, 0)
     run(bench, **small_board())
 
 
 def test_small_board_overflow_is_accounted_exactly():
     """Small board, queues of 4 and a FIFO of 4: events pile up while nobody reads, most are lost,
     and every one is either delivered with its exact time or counted in a marker at its place."""
-    regs = register_map(4)
+    regs = register_map(2)
     pulses, period = 60, 4                      # channel 1: a rising edge at sample 1 every 4 cycles
 
     def samples(dut):
@@ -251,7 +253,7 @@ def test_small_board_overflow_is_accounted_exactly():
 def test_small_board_refuses_a_time_change_while_the_previous_generation_is_queued():
     """Late stamps: after a load, a second time change is refused (BAD_VALUE, nothing
     applied) until the events tagged before the load have left the queues."""
-    regs = register_map(4)
+    regs = register_map(2)
     pulses, period = 12, 4
 
     def samples(dut):

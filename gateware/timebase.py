@@ -114,20 +114,16 @@ class Timebase(wiring.Component):
             # period, whose sign says whether it wraps (and an equality whether
             # it lands on the boundary), instead of three comparisons
             # The divider's last cycle goes through here too: the phase of the
-            # dividend's cycle plus the ticks since, fewer than a period. The
-            # step is n, or those ticks; period - step is a register, loaded a
-            # cycle ahead, so that every chain below starts from registers and
-            # none follows another (a small FPGA's carry chains are slow).
+            # dividend's cycle plus the ticks since, fewer than a period.
             catching_up = div_busy & div_summed
-            catching_up_next = Signal()
-            limit = Signal(pw + 1, init=self.period.init - n)      # period - step
-            m.d.sync += limit.eq(period_in - Mux(catching_up_next, div_elapsed + n, n))
+            advanced = Signal(pw + 1)
             beyond = Signal(signed(pw + 2))
             m.d.comb += [
-                beyond.eq(phase - limit),
+                advanced.eq(phase + Mux(catching_up, div_elapsed, n)),
+                beyond.eq(advanced - period),
                 wraps.eq(beyond >= 0),
-                crossing.eq((phase == 0) | (wraps & (beyond != 0))),
-                phase_next.eq(Mux(wraps, beyond[:pw], phase + Mux(catching_up, div_elapsed, n))),
+                crossing.eq((phase == 0) | (wraps & (advanced != period))),
+                phase_next.eq(Mux(wraps, beyond[:pw], advanced[:pw])),
             ]
         offset = Signal.like(self.pulse_offset)
         if n > 1:       # period - phase < n where it counts: its low bits are all of it
@@ -199,7 +195,6 @@ class Timebase(wiring.Component):
                         # small board: div_rem is the phase of the dividend's
                         # cycle; the phase logic adds the ticks since in the next
                         m.d.sync += [phase.eq(div_rem[:pw]), div_summed.eq(1)]
-                        m.d.comb += catching_up_next.eq(1)
                     with m.Else():
                         # a pulse due in the window (it began on a boundary, or
                         # one lies inside it) was missed

