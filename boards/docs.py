@@ -146,13 +146,18 @@ def render():
         "the OrangeCrab's Feather header 3. For 16 channels the ULX3S `ddr` PHY and the "
         "OrangeCrab use IDDRX1F on the same 200 MHz SCLK: 2 samples per SCLK cycle, 8 per 50 MHz "
         "core cycle, 2.5 ns bins.",
-        "- iCE40UP5K, 4 channels at 48 MHz: the node does not fit yet (173 % of the logic "
-        "cells, 48 of 30 block RAMs); its build is an expected failure in the test suite until it does. "
-        "Fitting needs a smaller design, not tuning: with the pulse logic removed altogether and only "
-        "2 channels it would still take 114 % of the cells. Each channel costs about 1200 cells "
-        "(64-bit timestamps, a 32-bit ordering key and 32-bit counters, its queue 9 block RAMs "
-        "for 130-bit entries), the rest (timebase, register bank, command engine, framer, merger) "
-        "about 4100.",
+        "- iCE40UP5K, 4 channels at 48 MHz (10.4 ns bins): not met. The iCEBreaker node has 2 "
+        "channels at 15 MHz (33.3 ns bins): it fills 98.5 % of the 5280 logic cells and 23 of the 30 "
+        "block RAMs, and closes at about 16 MHz. Out of context (`tools/fit_report.py`), 3 channels "
+        "take 112 % of the cells and 4 channels at 48 MHz 129 % and 32 block RAMs. What makes it fit "
+        "at all: late stamps (64-bit queue entries, 4 block RAMs a channel instead of 9), counters in "
+        "block RAM (`CounterFile`), rw registers read back from a RAM copy, a smaller timebase and "
+        "framer, 28-bit pulse periods and 16-entry queues (`Node.up5k_core_args()`). What limits the "
+        "clock: at 98 % the placer has no room, and the 64-bit sums (the time, the late stamp, the "
+        "framer's delta) are each a carry chain of 64 cells, about 25 ns on this fabric with routing. "
+        "Four channels at 48 MHz need a different small node: the protocol logic (command engine, "
+        "register bank, framer, UART framing, about 2000 cells) in a soft CPU or fewer registers, and "
+        "32-bit time inside the fabric.",
         "",
         "## The geared front ends: status and latency",
         "",
