@@ -35,6 +35,11 @@ class Timebase(wiring.Component):
     recomputed after a load, a period change or a step of a period or more
     (a time change during that recomputation restarts it, and the pulse due
     in the abandoned window is not counted: the time it belonged to is gone).
+
+    ``fast_steps=False`` is a small board's timebase: every step recomputes
+    the phase, the sums are plain carry chains, and ``pulse`` and
+    ``pulse_offset`` are registers (the phase register holds the next
+    cycle's phase), so the recomputation window is one cycle longer.
     """
 
     def __init__(self, samples_per_cycle, default_period, period_width=TIME_WIDTH, fast_steps=True):
