@@ -202,21 +202,41 @@ def test_small_board_protocol_and_period_limit():
     run(bench, **small_board())
 
 
-def test_small_board_overflow_is_accounted_exactly():
-    """Small board, queues of 4 and a FIFO of 4: events pile up while nobody reads, most are lost,
-    and every one is either delivered with its exact time or counted in a marker at its place."""
-    regs = register_map(2)
-    pulses, period = 60, 4                      # channel 1: a rising edge at sample 1 every 4 cycles
+async def drain_events(ctx, host, seq):
+    """READ_EVENTS (seq, seq + 1, ...) until a frame comes back empty: the records, and the next seq."""
+    records = []
+    while True:
+        kind, _, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
+        assert kind == wire.Reply.EVENTS
+        got = wire.decode_records(payload[4:])
+        records += got
+        seq += 1
+        if not got:
+            return records, seq
 
+
+def pulses_on_channel_1(pulses, period):
+    """Samples: once the bench sets ``dut._go`` (the channel is enabled), ``pulses``
+    rising edges on channel 1 at sample 1, one every ``period`` cycles."""
     def samples(dut):
         async def drive(ctx):
-            while not getattr(dut, "_go", False):       # until the channel is enabled
+            while not getattr(dut, "_go", False):
                 await ctx.tick()
             for k in range(pulses * period):
                 ctx.set(dut.samples[1], {0: 0b10, 1: 0b01}.get(k % period, 0))
                 await ctx.tick()
             ctx.set(dut.samples[1], 0)
         return drive
+    return samples
+
+
+def test_small_board_overflow_is_accounted_exactly():
+    """Small board, queues of 4 and a FIFO of 4: events pile up while nobody reads, most are lost,
+    and every one is either delivered with its exact time or counted in a marker at its place."""
+    regs = register_map(2)
+    pulses, period = 60, 4                      # channel 1: a rising edge at sample 1 every 4 cycles
+
+    samples = pulses_on_channel_1(pulses, period)
 
     async def bench(ctx, dut, host):
         ctrl = regs["ch1_ctrl"].address
@@ -224,15 +244,7 @@ def test_small_board_overflow_is_accounted_exactly():
             wire.Reply.OK
         dut._go = True
         await ctx.tick().repeat(pulses * period + 100)
-        records, seq = [], 2
-        while True:                             # drain: READ_EVENTS until a frame comes back empty
-            kind, _, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
-            assert kind == wire.Reply.EVENTS
-            got = wire.decode_records(payload[4:])
-            records += got
-            seq += 1
-            if not got:
-                break
+        records, seq = await drain_events(ctx, host, 2)
         kind, _, payload = await request(ctx, host, wire.Command.READ, seq,
                                          struct.pack("<HB", regs["ch1_events"].address, 2))
         events, lost = struct.unpack("<2I", payload)
@@ -256,15 +268,7 @@ def test_small_board_refuses_a_time_change_while_the_previous_generation_is_queu
     regs = register_map(2)
     pulses, period = 12, 4
 
-    def samples(dut):
-        async def drive(ctx):
-            while not getattr(dut, "_go", False):
-                await ctx.tick()
-            for k in range(pulses * period):
-                ctx.set(dut.samples[1], {0: 0b10, 1: 0b01}.get(k % period, 0))
-                await ctx.tick()
-            ctx.set(dut.samples[1], 0)
-        return drive
+    samples = pulses_on_channel_1(pulses, period)
 
     def time_cmd(arg, cmd):
         return struct.pack("<HB3I", regs["time_arg_lo"].address, 3, arg & 0xFFFF_FFFF, arg >> 32, cmd)
@@ -278,13 +282,7 @@ def test_small_board_refuses_a_time_change_while_the_previous_generation_is_queu
         kind, _, payload = await request(ctx, host, wire.Command.WRITE, 3, time_cmd(5, 2))
         assert (kind, payload) == (wire.Reply.ERROR,
                                    struct.pack("<BH", wire.ErrorCode.BAD_VALUE, regs["time_cmd"].address))
-        records, seq = [], 4
-        while True:
-            kind, _, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
-            records += wire.decode_records(payload[4:])
-            seq += 1
-            if not wire.decode_records(payload[4:]):
-                break
+        records, seq = await drain_events(ctx, host, 4)
         # every event from before the load, stamped with the time before it
         stamps = [r.timestamp for r in records]
         assert len(stamps) == pulses and all(b - a == period * N for a, b in zip(stamps, stamps[1:]))

@@ -81,7 +81,9 @@ class Timebase(wiring.Component):
         period = Signal(pw, init=self.period.init)
         period_less_n = Signal(pw, init=self.period.init - n)
         period_changed = Signal()
-        m.d.sync += [period.eq(period_in), period_less_n.eq(period_in - n)]
+        m.d.sync += period.eq(period_in)
+        if self.fast_steps:         # (only the large board's phase logic compares with it)
+            m.d.sync += period_less_n.eq(period_in - n)
         m.d.comb += period_changed.eq(period_in != period)
 
         # time mod period, for the current cycle; meaningful when phase_valid.
