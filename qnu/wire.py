@@ -29,9 +29,10 @@ __all__ = [
     "IdentifyInfo", "IDENTIFY_FORMAT",
     "pack_read", "pack_write", "unpack_words", "pack_error", "unpack_error",
     "pack_events", "unpack_events",
+    "OutputAction", "OutputEvent", "MAX_SCHEDULE", "pack_schedule", "unpack_schedule",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2                # 2: SCHEDULE, QUEUE_FULL
 MAGIC = 0x514E5531                  # "QNU1"
 
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
@@ -48,6 +49,7 @@ class Command(enum.IntEnum):
     WRITE       = 0x03  # payload: address u16, count u8, count x u32. Reply OK: none
     READ_EVENTS = 0x04  # payload: none. Reply: one EVENTS frame (possibly with no records)
     STREAM      = 0x05  # payload: u8, 1 to start streaming EVENTS frames, 0 to stop. Reply OK: none
+    SCHEDULE    = 0x06  # payload: reserved u16 (0), count u8 (1..MAX_SCHEDULE), count x OutputEvent. Reply OK: none
 
 
 class Reply(enum.IntEnum):
@@ -65,7 +67,9 @@ class ErrorCode(enum.IntEnum):
     BAD_ADDRESS     = 4  # a register in the burst does not exist; detail: its address
     READ_ONLY       = 5  # a register in a WRITE burst is read-only; detail: its address
     BAD_VALUE       = 6  # an argument out of range (STREAM not 0 or 1, time_cmd not 1 or 2, or a time change a
-                         # late-stamping node cannot take yet); detail: address or 0
+                         # late-stamping node cannot take yet, a SCHEDULE event naming no output or
+                         # action); detail: address, the event's index in the frame, or 0
+    QUEUE_FULL      = 7  # the sequencer's queue has no room for all of a SCHEDULE's events; detail: free entries
 
     @property
     def meaning(self):
@@ -79,6 +83,7 @@ _ERROR_MEANINGS = {
     ErrorCode.BAD_ADDRESS: "no register at this address",
     ErrorCode.READ_ONLY: "the register is read-only",
     ErrorCode.BAD_VALUE: "an argument is out of range",
+    ErrorCode.QUEUE_FULL: "the sequencer's queue has no room for these events",
 }
 
 # IDENTIFY reply payload, little-endian:
@@ -354,3 +359,88 @@ def unpack_events(payload):
     if len(payload) < 4:
         raise FrameError(f"EVENTS payload of {len(payload)} bytes has no record index")
     return struct.unpack_from("<I", payload)[0], bytes(payload[4:])
+
+
+# --- Output events (SCHEDULE) -----------------------------------------------
+#
+# A SCHEDULE payload reads like a WRITE's: a reserved u16 (0) where a WRITE
+# has its address, the event count u8, then three u32 words per event:
+# time low word, time high word (fine ticks on the node's timebase), and a
+# control word: output (bits 0-3), action (bits 4-5, OutputAction), pulse
+# width in fine ticks (bits 16-31, 1..65535, PULSE only; 0 otherwise).
+# A frame holds MAX_BURST words, so at most MAX_SCHEDULE events.
+
+EVENT_WORDS = 3
+MAX_SCHEDULE = MAX_BURST // EVENT_WORDS
+MAX_PULSE_WIDTH = 0xFFFF
+
+
+class OutputAction(enum.IntEnum):
+    """What an output event does at its tick."""
+    RISE  = 1   # the output's level goes high
+    FALL  = 2   # the output's level goes low
+    PULSE = 3   # high for ``width`` ticks, over the level
+
+
+class OutputEvent:
+    """One sequencer event: ``output`` does ``action`` at ``time`` (fine ticks)."""
+    __slots__ = ("time", "output", "action", "width")
+
+    def __init__(self, time, output, action, width=0):
+        self.time, self.output, self.width = int(time), int(output), int(width)
+        # (an action no node knows stays an int, for check() to refuse)
+        self.action = OutputAction(action) if action in OutputAction._value2member_map_ else int(action)
+
+    def control_word(self):
+        return self.output | int(self.action) << 4 | self.width << 16
+
+    @classmethod
+    def from_words(cls, lo, hi, control):
+        return cls(lo | hi << 32, control & 0xF, (control >> 4) & 3, control >> 16)
+
+    def check(self, outputs):
+        """A ValueError unless the node (``outputs`` trigger outputs) would take it."""
+        if not 0 <= self.output < outputs:
+            raise ValueError(f"output {self.output} does not exist (the node has {outputs})")
+        if not 0 <= self.time < 2 ** 64:
+            raise ValueError(f"event time {self.time} is not a 64-bit tick count")
+        if not isinstance(self.action, OutputAction):
+            raise ValueError(f"unknown output action {self.action}")
+        if self.action == OutputAction.PULSE:
+            if not 1 <= self.width <= MAX_PULSE_WIDTH:
+                raise ValueError(f"a pulse is 1 to {MAX_PULSE_WIDTH} ticks wide, not {self.width}")
+        elif self.width:
+            raise ValueError(f"only a PULSE has a width (a {self.action.name} has {self.width})")
+
+    def __eq__(self, other):
+        return isinstance(other, OutputEvent) and self._key() == other._key()
+
+    def _key(self):
+        return (self.time, self.output, self.action, self.width)
+
+    def __repr__(self):
+        width = f", width={self.width}" if self.action == OutputAction.PULSE else ""
+        action = getattr(self.action, "name", self.action)
+        return f"OutputEvent({self.time}, out{self.output}, {action}{width})"
+
+
+def pack_schedule(events):
+    """SCHEDULE payload of 1 to MAX_SCHEDULE events."""
+    events = list(events)
+    if not 1 <= len(events) <= MAX_SCHEDULE:
+        raise ValueError(f"a SCHEDULE frame carries 1 to {MAX_SCHEDULE} events, not {len(events)}")
+    words = []
+    for e in events:
+        words += [e.time & 0xFFFF_FFFF, e.time >> 32, e.control_word()]
+    return struct.pack(f"<HB{len(words)}I", 0, len(events), *words)
+
+
+def unpack_schedule(payload):
+    """(reserved, events) of a SCHEDULE payload; FrameError if its length does not fit its count."""
+    if len(payload) < 3:
+        raise FrameError("SCHEDULE payload too short")
+    reserved, count = struct.unpack_from("<HB", payload)
+    if len(payload) != 3 + 4 * EVENT_WORDS * count:
+        raise FrameError(f"SCHEDULE of {count} events in {len(payload)} bytes")
+    words = struct.unpack_from(f"<{EVENT_WORDS * count}I", payload, 3)
+    return reserved, [OutputEvent.from_words(*words[i:i + 3]) for i in range(0, len(words), 3)]

@@ -1,0 +1,128 @@
+"""The output sequencer: timestamped events played at their fine tick."""
+
+from amaranth.hdl import Module, Mux, Signal, Cat, Const
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from qnu.wire import MAX_PULSE_WIDTH
+from ..bramfifo import BufferedFIFO
+from ..event import TIME_WIDTH
+from .waveform import LEAD_CYCLES, LevelAndPulse
+
+__all__ = ["Sequencer", "SEQUENCER_EVENT"]
+
+SEQUENCER_EVENT = data.StructLayout({
+    "time":   TIME_WIDTH,
+    "output": 4,
+    "action": 2,
+    "width":  range(MAX_PULSE_WIDTH + 1),
+})
+
+
+class Sequencer(wiring.Component):
+    """Output events queued per output, each played at its tick.
+
+    ``push`` takes an event into its output's queue (``depth`` entries, in
+    block RAM) while that has room; ``free`` says how many more each takes.
+    Each queue holds its output's events in time order (the host sorts
+    them), like an ARTIQ SED lane: outputs never wait for each other, so
+    events on different outputs at the same tick all play, and one output
+    takes an event every cycle. The head of each queue is compared in every
+    cycle with the planned span ``[now + LEAD, now + LEAD + N)``: inside it,
+    it plays at its sample; before it, it is late; either way it leaves.
+
+    A late event (queued too late, a second event on one output within one
+    cycle, or a time load or step past it) is not played: it is counted in
+    ``late_count``, and the first one since ``clear_late`` is latched in
+    ``first_late`` (its output and time, and how many ticks late it was).
+    ``played_count`` counts events played. Events queued across a time load
+    or step keep their absolute ticks: ahead of the new time they wait,
+    behind it they are late; none plays twice. An event pushed in cycle
+    ``p`` into an empty queue is first compared in cycle ``p + 2``.
+    """
+
+    QUEUE_LATENCY_CYCLES = 2
+
+    def __init__(self, outputs, samples_per_cycle, depth=512):
+        if not 1 <= outputs <= 16:
+            raise ValueError("the sequencer drives 1 to 16 outputs")
+        self.outputs, self.samples_per_cycle, self.depth = outputs, samples_per_cycle, depth
+        self.lead = LEAD_CYCLES * samples_per_cycle
+        super().__init__({
+            "now":          In(TIME_WIDTH),
+            "push":         In(stream.Signature(SEQUENCER_EVENT)),
+            "free":         Out(data.ArrayLayout(range(depth + 1), outputs)),
+            "samples":      Out(data.ArrayLayout(samples_per_cycle, outputs)),
+            "played_count": Out(32),
+            "late_count":   Out(32),
+            "clear_late":   In(1),
+            "first_late":   Out(data.StructLayout({"valid": 1, "output": 4, "time": TIME_WIDTH, "late_by": 32})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n, k = self.samples_per_cycle, self.outputs
+        queued = data.StructLayout({"time": TIME_WIDTH, "action": 2, "width": range(MAX_PULSE_WIDTH + 1)})
+        push = self.push.payload
+
+        # the planned span starts here; registered (one cycle old, plus N):
+        # no adder in front of the comparisons
+        plan = Signal(TIME_WIDTH)
+        m.d.sync += plan.eq(self.now + self.lead + n)
+
+        lates, fires, late_info = [], [], []
+        for lane in range(k):
+            fifo = m.submodules[f"queue{lane}"] = BufferedFIFO(width=queued.size, depth=self.depth)
+            mine = push.output == lane
+            m.d.comb += [
+                fifo.w_data.eq(Cat(push.time, push.action, push.width)),
+                fifo.w_en.eq(self.push.valid & mine),
+                self.free[lane].eq(self.depth - fifo.level),
+            ]
+            with m.If(mine):
+                m.d.comb += self.push.ready.eq(fifo.w_rdy)
+            head = data.View(queued, fifo.r_data)
+            diff = Signal(TIME_WIDTH + 1, name=f"diff{lane}")
+            m.d.comb += diff.eq(head.time - plan)
+            late, fire = Signal(name=f"late{lane}"), Signal(name=f"fire{lane}")
+            m.d.comb += [
+                late.eq(fifo.r_rdy & diff[-1]),
+                fire.eq(fifo.r_rdy & ~diff[-1] & (diff[:TIME_WIDTH] < n)),
+                fifo.r_en.eq(late | fire),
+            ]
+            wave = m.submodules[f"wave{lane}"] = LevelAndPulse(n)
+            m.d.comb += [wave.fire.eq(fire), wave.offset.eq(diff[:max(1, (n - 1).bit_length())]),
+                         wave.action.eq(head.action), wave.width.eq(head.width)]
+            m.d.sync += self.samples[lane].eq(wave.samples)
+            lates.append(late)
+            fires.append(fire)
+            late_by = Signal(TIME_WIDTH, name=f"late_by{lane}")
+            m.d.comb += late_by.eq(plan - head.time)
+            late_info.append((late, lane, head.time, late_by))
+
+        # an output the node does not have (the engine refuses it): taken and
+        # counted late, never wedged on
+        stray = Signal()
+        m.d.comb += stray.eq(self.push.valid & (push.output >= k))
+        with m.If(push.output >= k):
+            m.d.comb += self.push.ready.eq(1)
+
+        def popcount(bits):
+            return sum((b.as_unsigned() for b in bits), Const(0, range(len(bits) + 1)))
+        m.d.sync += [
+            self.played_count.eq(self.played_count + popcount(fires)),
+            self.late_count.eq(self.late_count + popcount(lates + [stray])),
+        ]
+        first = self.first_late
+        with m.If(self.clear_late):
+            m.d.sync += first.valid.eq(0)
+        with m.Elif(~first.valid):
+            with m.If(stray):
+                m.d.sync += [first.valid.eq(1), first.output.eq(push.output), first.time.eq(push.time),
+                             first.late_by.eq(0)]
+            # the lowest output wins among events late in one cycle
+            for late, lane, time, late_by in reversed(late_info):
+                with m.If(late):
+                    m.d.sync += [first.valid.eq(1), first.output.eq(lane), first.time.eq(time),
+                                 first.late_by.eq(Mux(late_by[32:].any(), 0xFFFF_FFFF, late_by[:32]))]
+        return m

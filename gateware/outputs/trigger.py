@@ -1,0 +1,53 @@
+"""The trigger outputs: each output's word from the source its register selects."""
+
+from amaranth.hdl import Module, Signal, Mux
+from amaranth.lib import data, enum, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["TriggerOutputs", "OutputSource", "OUTPUT_CONTROL"]
+
+
+class OutputSource(enum.Enum, shape=2):
+    LEVEL     = 0   # a static level (``level``)
+    SEQUENCER = 1   # the sequencer's events and the attempt loop's pulses
+    PULSE     = 2   # the timebase's pulse per period (one core cycle late)
+    HERALD    = 3   # the herald unit (a node without one refuses it)
+
+
+OUTPUT_CONTROL = data.StructLayout({"source": OutputSource, "level": 1})
+
+
+class TriggerOutputs(wiring.Component):
+    """The word each output drives, registered, from its selected source.
+
+    Every source's words for cycle ``c`` are in by cycle ``c - 1`` and all
+    outputs pass the same one register, so edges due at one tick on several
+    outputs leave in the same sample of the same word.
+    """
+
+    def __init__(self, outputs, samples_per_cycle):
+        self.outputs, self.samples_per_cycle = outputs, samples_per_cycle
+        words = data.ArrayLayout(samples_per_cycle, outputs)
+        super().__init__({
+            "control":   In(data.ArrayLayout(OUTPUT_CONTROL, outputs)),
+            "sequencer": In(words),
+            "pulse":     In(samples_per_cycle),
+            "herald":    In(words),
+            "samples":   Out(words),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.samples_per_cycle
+        for k in range(self.outputs):
+            control = self.control[k]
+            with m.Switch(control.source):
+                with m.Case(OutputSource.LEVEL):
+                    m.d.sync += self.samples[k].eq(Mux(control.level, (1 << n) - 1, 0))
+                with m.Case(OutputSource.SEQUENCER):
+                    m.d.sync += self.samples[k].eq(self.sequencer[k])
+                with m.Case(OutputSource.PULSE):
+                    m.d.sync += self.samples[k].eq(self.pulse)
+                with m.Case(OutputSource.HERALD):
+                    m.d.sync += self.samples[k].eq(self.herald[k])
+        return m
