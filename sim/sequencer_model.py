@@ -155,6 +155,7 @@ class AttemptModel:
     - attempt ``k`` starts at ``start_time + k * period`` for ``k < count``;
     - a start time before the planned span of the cycle after the start
       command is late: nothing plays;
+    - the host's stop in cycle ``h`` ends it from the planned span of cycle ``h``;
     - a rising edge of the stop input at tick ``e`` (in cycle ``c``, the
       cycle whose samples hold it) stops the loop at the planned span of
       cycle ``c + 1``, ``s = now0 + N * (c + 1 + LEAD)``: attempts from ``s``
@@ -166,8 +167,10 @@ class AttemptModel:
     def __init__(self, outputs, samples_per_cycle):
         self.outputs, self.n = outputs, samples_per_cycle
 
-    def run(self, *, now0, start_cycle, start_time, period, count, pattern, stop_edge=None):
+    def run(self, *, now0, start_cycle, start_time, period, count, pattern, stop_edge=None, host_stop_cycle=None):
         n = self.n
+        if not count and stop_edge is None and host_stop_cycle is None:
+            raise ValueError("an endless loop needs a stop")
 
         def span(c):            # the planned span's first tick in cycle c
             return now0 + n * (c + LEAD_CYCLES)
@@ -175,12 +178,16 @@ class AttemptModel:
         stop_at = None
         if stop_edge is not None:
             stop_at = span((stop_edge - now0) // n + 1)
+        host_at = None if host_stop_cycle is None else span(host_stop_cycle)
         if start_time < span(start_cycle + 1):
             reason = "late_start"
         else:
             k = 0
             while count == 0 or k < count:
                 s = start_time + k * period
+                if host_at is not None and s >= host_at and (stop_at is None or host_at <= stop_at):
+                    reason = "host"
+                    break
                 if stop_at is not None and s >= stop_at:
                     reason, success_at = "input", stop_at
                     break

@@ -89,10 +89,10 @@ class AttemptLoop(wiring.Component):
             "attempt_offset": Out(range(n)),  # ... at this sample
         })
 
-    @property
-    def stop_latency_ticks(self):
+    @staticmethod
+    def stop_latency_ticks(samples_per_cycle):
         """The longest delay from a stop edge to the first attempt start it prevents."""
-        return (1 + LEAD_CYCLES) * self.samples_per_cycle
+        return (1 + LEAD_CYCLES) * samples_per_cycle
 
     def elaborate(self, platform):
         m = Module()
