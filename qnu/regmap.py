@@ -9,12 +9,64 @@ only: a write is refused with ``READ_ONLY``), ``rw``, or ``wo`` (write only:
 reads return 0; writing triggers an action).
 """
 
+import enum
 from dataclasses import dataclass, field
 
-__all__ = ["Field", "Register", "RegisterMap", "register_map", "CHANNEL_BASE", "CHANNEL_STRIDE"]
+__all__ = ["Field", "Register", "RegisterMap", "register_map", "Features", "CHANNEL_BASE", "CHANNEL_STRIDE",
+           "SEQUENCER_BASE", "ATTEMPTS_BASE", "OUTPUTS_BASE", "OUTPUT_STRIDE", "PATTERN_ENTRIES",
+           "OutputSource", "AttemptState", "StopReason"]
 
 CHANNEL_BASE = 0x0100
 CHANNEL_STRIDE = 0x0010
+SEQUENCER_BASE = 0x0200
+ATTEMPTS_BASE = 0x0300
+OUTPUTS_BASE = 0x0400
+OUTPUT_STRIDE = 0x0004
+PATTERN_ENTRIES = 12        # pulses per attempt pattern (attempt and on-success entries together)
+
+
+class OutputSource(enum.IntEnum):
+    """What drives a trigger output (field ``source`` of ``out<k>_ctrl``)."""
+    LEVEL     = 0   # the static level in field ``level``
+    SEQUENCER = 1   # the sequencer's events and the attempt loop's pulses
+    PULSE     = 2   # the timebase's pulse per period
+    HERALD    = 3   # the herald unit (refused by a node without one)
+
+
+class AttemptState(enum.IntEnum):
+    IDLE = 0
+    WAITING = 1     # started; the first attempt's tick is still ahead
+    RUNNING = 2
+
+
+class StopReason(enum.IntEnum):
+    """Why the attempt loop last stopped (field ``reason`` of ``att_status``)."""
+    NONE = 0        # not run since reset
+    COUNT = 1       # all ``att_count`` attempts started
+    HOST = 2        # stopped by the host
+    INPUT = 3       # a rising edge on the stop input (a herald by cable)
+    LATE_START = 4  # the start time had passed when the loop was started: nothing played
+    HERALD = 5      # the local herald unit
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a node has besides its tagger channels (register ``features``)."""
+    outputs: int = 1            # trigger outputs
+    sequencer: bool = False     # timestamped output events (SCHEDULE)
+    attempts: bool = False      # the attempt loop
+
+    def __post_init__(self):
+        if not 1 <= self.outputs <= 16:
+            raise ValueError("a node has 1 to 16 trigger outputs")
+
+    @property
+    def word(self):
+        return self.outputs | self.sequencer << 8 | self.attempts << 9
+
+    @classmethod
+    def from_word(cls, word):
+        return cls(outputs=word & 0xFF or 1, sequencer=bool(word >> 8 & 1), attempts=bool(word >> 9 & 1))
 
 
 @dataclass(frozen=True)
@@ -88,6 +140,10 @@ _GLOBAL = [
       Field("protocol_version", 16, 8, "wire protocol version")), "const:config"),
     ("clock_hz",       0x0003, "ro", 32, 0, "System clock frequency in Hz.", (), "const:clock_hz"),
     ("scratch",        0x0004, "rw", 32, 0, "Free for the host: reads back what was written.", (), ""),
+    ("features",       0x0005, "ro", 32, 0, "What this node has besides its channels (and so which register "
+                                            "blocks exist).",
+     (Field("outputs", 0, 8, "trigger outputs"), Field("sequencer", 8, 1, "the output sequencer (SCHEDULE)"),
+      Field("attempts", 9, 1, "the attempt loop")), "const:features"),
     ("time_lo",        0x0008, "ro", 32, 0, "Timebase, fine ticks, low word. Reading it latches time_hi.", (), "time_lo"),
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
@@ -97,7 +153,8 @@ _GLOBAL = [
                                            "FPGA's) refuses it (BAD_VALUE) while events tagged before its "
                                            "previous time change are still queued.", (), ""),
     ("pulse_period_lo", 0x000D, "rw", 32, 0, "Pulse-per-period output period in fine ticks, low word "
-                                            "(default: one second).", (), ""),
+                                            "(resets to one second: the node's reset value replaces the 0 "
+                                            "given here). Below 1024 ticks it is refused (BAD_VALUE).", (), ""),
     ("pulse_period_hi", 0x000E, "rw", 32, 0, "Pulse period, high word.", (), ""),
     ("pulses_missed",  0x000F, "ro", 32, 0, "Pulses not produced while the pulse phase was recomputed.", (), "pulses_missed"),
     ("phy_status",     0x0010, "ro", 4, 0b0011, "The board's sample front end: its PHYs and gearboxes.",
@@ -131,11 +188,62 @@ _CHANNEL = [
     ("lost",      0x4, "ro", 32, 0, "Events lost to a full queue, wrapping.", (), "ch:lost"),
 ]
 
+# The sequencer's block: (name, offset, access, width, reset, doc, fields, source)
+_SEQUENCER = [
+    ("seq_ctrl",      0x0, "wo", 1, 0, "Write 1 to clear the first-late latch (seq_late_*).", (), ""),
+    ("seq_depth",     0x1, "ro", 32, 0, "Events each output's queue holds.", (), "const:seq_depth"),
+    ("seq_played",    0x2, "ro", 32, 0, "Events played at their tick, wrapping.", (), "seq:played"),
+    ("seq_late",      0x3, "ro", 32, 0, "Events not played because their tick had passed when they reached the "
+                                        "head of their queue, wrapping.", (), "seq:late"),
+    ("seq_refused",   0x4, "ro", 32, 0, "Events refused (SCHEDULE answered QUEUE_FULL), wrapping.", (),
+     "seq:refused"),
+    ("seq_late_output", 0x5, "ro", 5, 0, "The first late event since the latch was cleared.",
+     (Field("valid", 0, 1, "an event was late"), Field("output", 1, 4, "its output")), "seq:late_output"),
+    ("seq_late_time_lo", 0x6, "ro", 32, 0, "Its tick, low word.", (), "seq:late_time_lo"),
+    ("seq_late_time_hi", 0x7, "ro", 32, 0, "Its tick, high word.", (), "seq:late_time_hi"),
+    ("seq_late_by",   0x8, "ro", 32, 0, "How many ticks before the planned span it was (saturating).", (),
+     "seq:late_by"),
+]
+
+_ATTEMPTS = [
+    ("att_ctrl",      0x0, "wo", 2, 0, "Write 1 to start the loop (refused, BAD_VALUE, unless the period is at "
+                                       "least one core cycle and every enabled attempt pulse ends within it), "
+                                       "2 to stop it.", (), ""),
+    ("att_status",    0x1, "ro", 8, 0, "The loop's state.",
+     (Field("state", 0, 2, "0 idle, 1 waiting for the first attempt, 2 running"),
+      Field("reason", 4, 3, "why it last stopped: 0 never ran, 1 count reached, 2 host, 3 stop input, "
+                            "4 start time already past, 5 herald")), "att:status"),
+    ("att_attempts",  0x2, "ro", 32, 0, "Attempts started since the last start.", (), "att:attempts"),
+    ("att_start_lo",  0x3, "rw", 32, 0, "Tick of the first attempt, low word.", (), ""),
+    ("att_start_hi",  0x4, "rw", 32, 0, "Tick of the first attempt, high word.", (), ""),
+    ("att_period",    0x5, "rw", 32, 0, "Ticks between attempt starts.", (), ""),
+    ("att_count",     0x6, "rw", 32, 0, "Attempts to run; 0 runs until stopped.", (), ""),
+    ("att_stop",      0x7, "rw", 16, 0, "What stops the loop early (and fires the on-success pulses).",
+     (Field("input", 0, 1, "a rising edge on tagger input `channel` (raw samples, before delay)"),
+      Field("herald", 1, 1, "the local herald unit"), Field("channel", 8, 6, "the stop input")), ""),
+]
+
+_PATTERN = [
+    ("offset", 0x0, "rw", 32, 0, "Ticks from the attempt start (on-success: from the stop) to the pulse.", ()),
+    ("ctrl",   0x1, "rw", 32, 0, "The pulse.",
+     (Field("output", 0, 4, "trigger output"), Field("enable", 4, 1, "play this pulse"),
+      Field("on_success", 5, 1, "once when the loop stops on its stop input, not every attempt"),
+      Field("width", 16, 16, "ticks high, 1 to 65535"))),
+]
+PATTERN_BASE = ATTEMPTS_BASE + 0x10
+
+_OUTPUT = [
+    ("ctrl", 0x0, "rw", 3, 0, "What drives the output.",
+     (Field("source", 0, 2, "0 a static level, 1 the sequencer and attempt loop, 2 the timebase's pulse, "
+                            "3 the herald unit"), Field("level", 2, 1, "the static level")), ""),
+    ("free", 0x1, "ro", 32, 0, "Events the output's sequencer queue can still take.", (), "out:free"),
+]
+
 MAGIC = 0x514E5531
 
 
-def register_map(channels):
-    """The register map of a node with ``channels`` tagging channels."""
+def register_map(channels, features=Features()):
+    """The register map of a node with ``channels`` tagging channels and ``features``."""
     if not 1 <= channels <= 64:
         raise ValueError("channels must be 1 to 64")
     regs = [Register(name, addr, access, doc, width, reset, fields, source=src)
@@ -144,4 +252,22 @@ def register_map(channels):
         for suffix, off, access, width, reset, doc, fields, src in _CHANNEL:
             regs.append(Register(f"ch{c}_{suffix}", CHANNEL_BASE + c * CHANNEL_STRIDE + off, access,
                                  doc, width, reset, fields, channel=c, source=src))
+    if features.sequencer:
+        regs += [Register(name, SEQUENCER_BASE + off, access, doc, width, reset, fields, source=src)
+                 for name, off, access, width, reset, doc, fields, src in _SEQUENCER]
+    if features.attempts:
+        regs += [Register(name, ATTEMPTS_BASE + off, access, doc, width, reset, fields, source=src)
+                 for name, off, access, width, reset, doc, fields, src in _ATTEMPTS]
+        for i in range(PATTERN_ENTRIES):
+            regs += [Register(f"att_pat{i}_{suffix}", PATTERN_BASE + 2 * i + off, access, doc, width, reset, fields)
+                     for suffix, off, access, width, reset, doc, fields in _PATTERN]
+    for k in range(features.outputs):
+        for suffix, off, access, width, reset, doc, fields, src in _OUTPUT:
+            if suffix == "free" and not features.sequencer:
+                continue
+            # output 0 carries the pulse per period out of reset, as before outputs had sources
+            reset = int(OutputSource.PULSE if k == 0 else OutputSource.SEQUENCER if features.sequencer
+                        else OutputSource.LEVEL) if suffix == "ctrl" else reset
+            regs.append(Register(f"out{k}_{suffix}", OUTPUTS_BASE + k * OUTPUT_STRIDE + off, access, doc,
+                                 width, reset, fields, source=src))
     return RegisterMap(regs)

@@ -2,9 +2,10 @@
 the host, or a herald stops it."""
 
 from amaranth.hdl import Module, Signal, Mux, Cat
-from amaranth.lib import data, enum, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from qnu.regmap import AttemptState, StopReason
 from qnu.wire import MAX_PULSE_WIDTH
 from ..event import TIME_WIDTH
 from .waveform import LEAD_CYCLES, PulseGenerator
@@ -20,21 +21,6 @@ PATTERN_ENTRY = data.StructLayout({
     "enable":     1,
     "on_success": 1,
 })
-
-
-class AttemptState(enum.Enum, shape=2):
-    IDLE    = 0
-    WAITING = 1     # started, the first attempt's tick not reached yet
-    RUNNING = 2
-
-
-class StopReason(enum.Enum, shape=3):
-    NONE       = 0  # never started since reset
-    COUNT      = 1  # ``count`` attempts were started
-    HOST       = 2  # the host stopped it
-    INPUT      = 3  # a rising edge on the stop input (a herald by cable)
-    LATE_START = 4  # the start time had passed when the loop was started
-    HERALD     = 5  # the local herald unit
 
 
 class AttemptLoop(wiring.Component):
@@ -82,8 +68,8 @@ class AttemptLoop(wiring.Component):
             "herald_stops": In(1),
             "inputs":       In(data.ArrayLayout(n, channels)),
             "samples":      Out(data.ArrayLayout(n, outputs)),
-            "state":        Out(AttemptState),
-            "reason":       Out(StopReason),
+            "state":        Out(2),         # an AttemptState
+            "reason":       Out(3),         # a StopReason
             "attempts":     Out(32),        # started since the last start
             "attempt":      Out(1),         # an attempt starts in this cycle's planned span ...
             "attempt_offset": Out(range(n)),  # ... at this sample

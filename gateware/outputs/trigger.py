@@ -1,20 +1,16 @@
 """The trigger outputs: each output's word from the source its register selects."""
 
 from amaranth.hdl import Module, Signal, Mux
-from amaranth.lib import data, enum, wiring
+from amaranth.lib import data, wiring
+
+from qnu.regmap import OutputSource
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["TriggerOutputs", "OutputSource", "OUTPUT_CONTROL"]
 
 
-class OutputSource(enum.Enum, shape=2):
-    LEVEL     = 0   # a static level (``level``)
-    SEQUENCER = 1   # the sequencer's events and the attempt loop's pulses
-    PULSE     = 2   # the timebase's pulse per period (one core cycle late)
-    HERALD    = 3   # the herald unit (a node without one refuses it)
-
-
-OUTPUT_CONTROL = data.StructLayout({"source": OutputSource, "level": 1})
+#: the word of register ``out<k>_ctrl``
+OUTPUT_CONTROL = data.StructLayout({"source": 2, "level": 1})
 
 
 class TriggerOutputs(wiring.Component):
