@@ -5,7 +5,7 @@ from amaranth.lib import wiring, data
 from amaranth.lib.wiring import In, Out, connect
 
 from qnu import wire
-from qnu.regmap import register_map, MAGIC
+from qnu.regmap import register_map, Features, MAGIC
 from .core import TimingCore
 from .bramfifo import BufferedFIFO
 from .event import TIME_WIDTH
@@ -14,10 +14,13 @@ from .framing import FrameReceiver, FrameTransmitter
 from .protocol import CommandEngine, COUNTED
 from .eventframer import EventFramer
 from .registers import RegisterBank
+from .timebase import MIN_PERIOD
+from .outputs.block import OutputsBlock
 
 __all__ = ["Node", "PHY_STATUS"]
 
 RX_BUFFER = 512     # bytes: a whole request arriving while a long EVENTS frame goes out
+PULSE_WIDTH_S = 1e-6    # the pulse-per-period source's pulse width
 
 #: what a board's sample front end reports (register ``phy_status``); a PHY
 #: without a gearbox runs whenever the core does and has no errors
@@ -63,12 +66,14 @@ class Node(wiring.Component):
         """Node keyword arguments for the iCEBreaker's iCE40UP5K: :meth:`up5k_core_args`,
         2 channels and a 15 MHz clock with 2 samples per cycle (what fits and closes
         timing; docs/boards.md says why not more)."""
-        return dict(channels=2, samples_per_cycle=2, clock_hz=15_000_000, **Node.up5k_core_args())
+        return dict(channels=2, samples_per_cycle=2, clock_hz=15_000_000, features=Features(outputs=1),
+                    **Node.up5k_core_args())
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
                  rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
-                 fast_steps=True, late_stamps=False):
+                 fast_steps=True, late_stamps=False, features=Features(outputs=4, sequencer=True, attempts=True),
+                 queue_depth=512, pulse_width=None):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -78,7 +83,8 @@ class Node(wiring.Component):
         if self.uart_divisor < 2:
             raise ValueError(f"the UART needs at least 2 clock cycles per bit, not {self.uart_divisor}")
         self.build_id = build_id
-        self.regmap = register_map(channels)
+        self.features = features
+        self.regmap = register_map(channels, features)
         self.identify = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, build_id, channels,
                                           samples_per_cycle, clock_hz)
         # flush a streaming frame after about two byte times without events
@@ -89,12 +95,16 @@ class Node(wiring.Component):
                                channel_depth=channel_depth, fifo_depth=fifo_depth, key_width=key_width,
                                merger=merger, period_width=period_width, fast_steps=fast_steps,
                                late_stamps=late_stamps)
+        width = pulse_width or max(1, round(PULSE_WIDTH_S * clock_hz * samples_per_cycle))
+        self.outputs = OutputsBlock(features, channels=channels, samples_per_cycle=samples_per_cycle,
+                                    pulse_width=width, queue_depth=queue_depth)
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),
             "uart_tx": Out(1, init=1),
-            # the timebase's pulse per period, and the sample it falls in,
-            # for a board's output PHY
+            # the trigger outputs' words, for the board's output PHY
+            "triggers": Out(data.ArrayLayout(samples_per_cycle, features.outputs)),
+            # the timebase's pulse per period, and the sample it falls in (an LED's)
             "pulse":   Out(1),
             "pulse_offset": Out(range(samples_per_cycle)),
             # the board's front end, for the phy_status register
@@ -120,7 +130,10 @@ class Node(wiring.Component):
             rx_buffer.r_en.eq(frames.bytes_in.ready),
         ]
 
-        engine = m.submodules.engine = CommandEngine(self.identify)
+        features = self.features
+        engine = m.submodules.engine = CommandEngine(
+            self.identify, outputs=features.outputs if features.sequencer else 0,
+            queue_depth=self.outputs.queue_depth)
         framer = m.submodules.framer = EventFramer(self.channels, flush_cycles=self.flush_cycles)
         connect(m, frames.frame, engine.frame)
         m.d.comb += [
@@ -139,6 +152,7 @@ class Node(wiring.Component):
             "magic": Const(MAGIC, 32),
             "build_id": Const(self.build_id, 32),
             "config": Const(self.channels | self.samples_per_cycle << 8 | wire.PROTOCOL_VERSION << 16, 32),
+            "features": Const(features.word, 32),
             "clock_hz": Const(self.clock_hz, 32),
             "time_lo": core.now[:32],
             "time_hi": time_hi,
@@ -155,6 +169,8 @@ class Node(wiring.Component):
         for c in range(self.channels):
             counted[f"ch{c}_events"] = core.event_incs[c]
             counted[f"ch{c}_lost"] = core.lost_incs[c]
+        output_sources, output_validators = self.outputs.add(m, core)
+        sources.update(output_sources)
         period = core.pulse_period.init
         # (a late-stamping core cannot take a time change while entries from
         # before the previous one are queued: BAD_VALUE, the host retries)
@@ -164,9 +180,15 @@ class Node(wiring.Component):
             validators["pulse_period_lo"] = lambda v: v < 2 ** pw
         if pw < TIME_WIDTH:
             validators["pulse_period_hi"] = lambda v: v < 2 ** max(0, pw - 32)
+        # (and one the timebase cannot run: below its minimum, with a zero high word)
+        short = lambda v: (v >= MIN_PERIOD) | (bank.value("pulse_period_hi") != 0)
+        long_enough = validators.get("pulse_period_lo")
+        validators["pulse_period_lo"] = (lambda v: short(v) & long_enough(v)) if long_enough else short
+        validators.update(output_validators)
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators,
-            resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32},
+            resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32,
+                    **{f"out{k}_ctrl": self.regmap[f"out{k}_ctrl"].reset for k in range(features.outputs)}},
             counters=list(counted),
             # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
             slow_counters=[name for name in counted if not name.startswith("ch")])
@@ -203,6 +225,8 @@ class Node(wiring.Component):
             core.adjust.payload.eq(time_arg),
             core.pulse_period.eq(Cat(bank.value("pulse_period_lo"), bank.value("pulse_period_hi"))),
         ]
+
+        m.d.comb += self.triggers.eq(self.outputs.connect(m, bank, engine))
 
         # transmit: replies first, then EVENTS frames, a whole frame at a time
         tx_frames = m.submodules.tx_frames = FrameTransmitter()

@@ -8,11 +8,14 @@ from amaranth.lib.wiring import In, Out
 from qnu import wire
 from .framing import body_byte, frame_info, header_layout, RxStatus
 
-__all__ = ["CommandEngine", "COUNTED"]
+__all__ = ["CommandEngine", "COUNTED", "SCHEDULED"]
 
 #: the counters a frame can move, one strobe each (registers ``err_*`` and ``frames_ok``)
 COUNTED = data.StructLayout({name: 1 for name in (
     "err_crc", "err_length", "err_command", "err_address", "err_read_only", "err_value", "frames_ok")})
+
+#: a SCHEDULE event on its way to the sequencer
+SCHEDULED = data.StructLayout({"time": 64, "control": 32})
 
 
 class CommandEngine(wiring.Component):
@@ -26,9 +29,19 @@ class CommandEngine(wiring.Component):
     ``counted.frames_ok``. Replies go out on ``reply`` as body bytes.
     """
 
-    def __init__(self, identify: wire.IdentifyInfo):
+    def __init__(self, identify: wire.IdentifyInfo, *, outputs=0, queue_depth=512):
         self._identify = identify.pack()
+        # with ``outputs``, SCHEDULE frames go to a sequencer of that many queues
+        self.outputs = outputs
+        schedule = {}
+        if outputs:
+            schedule = {
+                "schedule":      Out(stream.Signature(SCHEDULED)),
+                "queue_free":    In(data.ArrayLayout(range(queue_depth + 1), outputs)),
+                "refused":       Out(range(wire.MAX_SCHEDULE + 1)),    # events refused now (QUEUE_FULL)
+            }
         super().__init__({
+            **schedule,
             # from the FrameReceiver
             "frame":       In(stream.Signature(frame_info)),
             "header":      In(header_layout),
@@ -68,6 +81,9 @@ class CommandEngine(wiring.Component):
         err_detail = Signal(16)
         byte_index = Signal(range(len(self._identify) + 1))
         identify = Array(Const(b, 8) for b in self._identify)
+        # SCHEDULE: the event being checked or pushed, and each queue's events in this frame
+        event = Signal(range(wire.MAX_SCHEDULE + 1))
+        tallies = [Signal(range(wire.MAX_SCHEDULE + 1), name=f"tally{k}") for k in range(self.outputs)]
 
         # A READ burst's words are all taken in consecutive cycles before the
         # reply starts, so that it is a snapshot (events and lost counters agree).
@@ -105,7 +121,8 @@ class CommandEngine(wiring.Component):
 
         def refuse(code, detail, counter):
             m.d.sync += [err_code.eq(code), err_detail.eq(detail)]
-            tally(counter)
+            if counter:
+                tally(counter)
             m.next = "ERR_KIND"
 
         def send(value, last, then):
@@ -131,6 +148,10 @@ class CommandEngine(wiring.Component):
             "read_fits": (length == 7) & burst_ok,
             "write_fits": (length == 7 + 4 * count) & burst_ok,
             "stream_bad": hdr[2] > 1,
+            "schedule": kind == wire.Command.SCHEDULE,
+            "schedule_fits": (length == 7 + 4 * wire.EVENT_WORDS * count) & (count >= 1) &
+                             (count <= wire.MAX_SCHEDULE),
+            "schedule_reserved": (hdr[2] != 0) | (hdr[3] != 0),
         }
         check = {name: Signal(name=f"check_{name}") for name in checks}
         m.d.sync += [check[name].eq(value) for name, value in checks.items()]
@@ -179,6 +200,15 @@ class CommandEngine(wiring.Component):
                         m.d.sync += self.stream_enable.eq(hdr[2][0])
                         tally("frames_ok")
                         m.next = "OK_KIND"
+                with m.Elif(check["schedule"] & (self.outputs != 0)):
+                    with m.If(~check["schedule_fits"]):
+                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
+                    with m.Elif(check["schedule_reserved"]):
+                        refuse(wire.ErrorCode.BAD_VALUE, 0, "err_value")
+                    with m.Else():
+                        m.d.sync += [index.eq(wire.EVENT_WORDS - 1), event.eq(0)]
+                        m.d.sync += [tally.eq(0) for tally in tallies]
+                        m.next = "SCHED_CHECK_FETCH"
                 with m.Else():
                     refuse(wire.ErrorCode.UNKNOWN_COMMAND, kind, "err_command")
 
@@ -241,6 +271,9 @@ class CommandEngine(wiring.Component):
                     m.d.sync += next_word()
                     m.next = "WRITE_FETCH"
 
+            if self.outputs:
+                self._schedule_states(m, index, event, tallies, count, refuse, tally)
+
             # OK reply: kind, seq, then the command's data
             with m.State("OK_KIND"):
                 send(wire.Reply.OK, 0, "OK_SEQ")
@@ -295,4 +328,55 @@ class CommandEngine(wiring.Component):
                 m.d.comb += self.frame.ready.eq(1)
                 m.next = "IDLE"
         return m
+
+    def _schedule_states(self, m, index, event, tallies, count, refuse, tally):
+        """SCHEDULE: check every event's control word, and that each queue has
+        room for this frame's events on it, then push them all (nothing of a
+        refused frame is pushed: its events count in ``refused``)."""
+        control = self.word_data
+        output, action, width = control[:4], control[4:6], control[16:]
+        pulse = action == wire.OutputAction.PULSE
+        valid = (output < self.outputs) & (action != 0) & Mux(pulse, width != 0, width == 0)
+        tally_of = Array(tallies)[output]
+        free_of = Array(self.queue_free)[output]
+        time_lo = Signal(32)
+        time_hi = Signal(32)
+        with m.State("SCHED_CHECK_FETCH"):              # the word memory answers a cycle later
+            m.next = "SCHED_CHECK"
+        with m.State("SCHED_CHECK"):
+            with m.If(~valid):
+                refuse(wire.ErrorCode.BAD_VALUE, event, "err_value")
+            with m.Elif(tally_of >= free_of):
+                m.d.comb += self.refused.eq(count)     # (counted by event, in seq_refused)
+                refuse(wire.ErrorCode.QUEUE_FULL, free_of, None)
+            with m.Else():
+                for k, t in enumerate(tallies):
+                    with m.If(output == k):
+                        m.d.sync += t.eq(t + 1)
+                with m.If(event == count - 1):
+                    m.d.sync += [index.eq(0), event.eq(0)]
+                    m.next = "SCHED_LO_FETCH"
+                with m.Else():
+                    m.d.sync += [index.eq(index + wire.EVENT_WORDS), event.eq(event + 1)]
+                    m.next = "SCHED_CHECK_FETCH"
+        # (the word memory answers for the address of the previous cycle)
+        with m.State("SCHED_LO_FETCH"):
+            m.d.sync += index.eq(index + 1)
+            m.next = "SCHED_LO"
+        with m.State("SCHED_LO"):
+            m.d.sync += [time_lo.eq(self.word_data), index.eq(index + 1)]
+            m.next = "SCHED_HI"
+        with m.State("SCHED_HI"):
+            m.d.sync += time_hi.eq(self.word_data)
+            m.next = "SCHED_PUSH"
+        with m.State("SCHED_PUSH"):
+            m.d.comb += [self.schedule.valid.eq(1), self.schedule.payload.time.eq(Cat(time_lo, time_hi)),
+                         self.schedule.payload.control.eq(control)]
+            with m.If(self.schedule.ready):
+                with m.If(event == count - 1):
+                    tally("frames_ok")
+                    m.next = "OK_KIND"
+                with m.Else():
+                    m.d.sync += [index.eq(index + 1), event.eq(event + 1)]
+                    m.next = "SCHED_LO_FETCH"
 
