@@ -53,6 +53,7 @@ class Board:
     can_sram: bool = True       # openFPGALoader can load the FPGA directly
     can_flash: bool = True      # openFPGALoader can write the configuration flash
     node_args: dict = field(default_factory=dict)   # extra Node arguments
+    node_features: dict = field(default_factory=dict)   # {"sequencer": False, "attempts": False} to leave out
     pin_notes: str = ""         # how to wire it up, for docs/boards.md
 
     extra_resources: tuple = ()  # board resources amaranth-boards lacks (a UART on a header)

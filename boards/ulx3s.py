@@ -8,10 +8,13 @@ from .board import Board, Phy
 # The X2 gearing (IDDRX2F) exists only on the true ("+") pin of a pair on
 # the left and right banks, and one edge clock serves one side: the GPIO
 # pairs 14..21 are the header's right-bank pairs. ODDRX2F also works on the
-# complement pin, which carries the trigger.
+# complement pin: those of pairs 14..17 carry trigger outputs 0..3.
 X2_INPUTS = tuple(f"{pair}+" for pair in range(14, 22))
+X2_OUTPUTS = tuple(f"{pair}-" for pair in range(14, 18))
 # DDR (IDDRX1F) works on any pin: both pins of pairs 0..7
 DDR_INPUTS = tuple(f"{pair}{side}" for pair in range(8) for side in "+-")
+# and ODDRX1F on both pins of pairs 8 and 9: trigger outputs 0..3
+DDR_OUTPUTS = ("8+", "8-", "9+", "9-")
 
 BOARD = Board(
     name="ulx3s",
@@ -27,12 +30,12 @@ BOARD = Board(
         # a quarter of SCLK because its merger does not reach 100 MHz (docs/boards.md).
         "x2": Phy("ecp5-x2", core_hz=50e6, samples_per_cycle=16,
                   targets={"sync": 50e6, "sclk": 200e6},
-                  inputs=X2_INPUTS, outputs=("14-",)),
+                  inputs=X2_INPUTS, outputs=X2_OUTPUTS),
         # IDDRX1F on any 16 pins: 2 samples per 200 MHz SCLK cycle, widened 4:1
         # to 8 per 50 MHz core cycle: 2.5 ns bins, 16 channels.
         "ddr": Phy("ecp5-ddr", core_hz=50e6, samples_per_cycle=8,
                    targets={"sync": 50e6, "sclk": 200e6},
-                   inputs=DDR_INPUTS, outputs=("8+",)),
+                   inputs=DDR_INPUTS, outputs=DDR_OUTPUTS),
     },
     # 32-bit pulse-phase logic: periods up to 10 s (ULX3S) or 44 s (OrangeCrab),
     # and a shorter critical path than 64 bits

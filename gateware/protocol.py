@@ -200,15 +200,16 @@ class CommandEngine(wiring.Component):
                         m.d.sync += self.stream_enable.eq(hdr[2][0])
                         tally("frames_ok")
                         m.next = "OK_KIND"
-                with m.Elif(check["schedule"] & (self.outputs != 0)):
-                    with m.If(~check["schedule_fits"]):
-                        refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
-                    with m.Elif(check["schedule_reserved"]):
-                        refuse(wire.ErrorCode.BAD_VALUE, 0, "err_value")
-                    with m.Else():
-                        m.d.sync += [index.eq(wire.EVENT_WORDS - 1), event.eq(0)]
-                        m.d.sync += [tally.eq(0) for tally in tallies]
-                        m.next = "SCHED_CHECK_FETCH"
+                if self.outputs:          # (a node without a sequencer does not know SCHEDULE)
+                    with m.Elif(check["schedule"]):
+                        with m.If(~check["schedule_fits"]):
+                            refuse(wire.ErrorCode.BAD_LENGTH, length, "err_length")
+                        with m.Elif(check["schedule_reserved"]):
+                            refuse(wire.ErrorCode.BAD_VALUE, 0, "err_value")
+                        with m.Else():
+                            m.d.sync += [index.eq(wire.EVENT_WORDS - 1), event.eq(0)]
+                            m.d.sync += [tally.eq(0) for tally in tallies]
+                            m.next = "SCHED_CHECK_FETCH"
                 with m.Else():
                     refuse(wire.ErrorCode.UNKNOWN_COMMAND, kind, "err_command")
 

