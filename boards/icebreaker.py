@@ -27,8 +27,8 @@ BOARD = Board(
     leds=(("led_g", 0), ("led_r", 0)),
     programmer="ice40_generic",
     node_args=Node.up5k_core_args(),    # the PHY sets channels and clock
-    # 98 % of the logic cells are the 2-channel node: its one output takes the
-    # pulse or a level, no sequencer or attempt loop (docs/boards.md)
-    node_features={"sequencer": False},
+    # 98 % of the logic cells are the 2-channel node: its one output carries the
+    # timebase's pulse, no source choice, sequencer or attempt loop (docs/boards.md)
+    node_features={"sequencer": False, "selectable": False},
     pin_notes="3.3 V LVCMOS on PMOD1A. The host link is the FT2232H's second channel (3 Mbaud).",
 )

@@ -79,7 +79,8 @@ def board_features(board, phy):
     the sequencer and attempt loop unless the board leaves them out (a small FPGA)."""
     sequencer = board.node_features.get("sequencer", True)
     return Features(outputs=len(phy.outputs), sequencer=sequencer,
-                    attempts=board.node_features.get("attempts", sequencer))
+                    attempts=board.node_features.get("attempts", sequencer),
+                    selectable=board.node_features.get("selectable", True))
 
 
 def _reset_on_unlock(m, domain, clock, locked, *, pipeline=0):

@@ -66,7 +66,7 @@ class Node(wiring.Component):
         """Node keyword arguments for the iCEBreaker's iCE40UP5K: :meth:`up5k_core_args`,
         2 channels and a 15 MHz clock with 2 samples per cycle (what fits and closes
         timing; docs/boards.md says why not more)."""
-        return dict(channels=2, samples_per_cycle=2, clock_hz=15_000_000, features=Features(outputs=1),
+        return dict(channels=2, samples_per_cycle=2, clock_hz=15_000_000, features=Features(outputs=1, selectable=False),
                     **Node.up5k_core_args())
 
     def __init__(self, *, channels=4, samples_per_cycle=4, clock_hz=100_000_000, baudrate=3_000_000,
@@ -188,7 +188,7 @@ class Node(wiring.Component):
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators,
             resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32,
-                    **{f"out{k}_ctrl": self.regmap[f"out{k}_ctrl"].reset for k in range(features.outputs)}},
+},
             counters=list(counted),
             # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
             slow_counters=[name for name in counted if not name.startswith("ch")])

@@ -32,12 +32,12 @@ class PulseShaper(wiring.Component):
         n = self.samples_per_cycle
         # fine ticks of the pulse still to drive after this cycle
         left = Signal(range(self.width + n + 1))
-        this = Signal(n)
+        word = Signal(n)
         with m.If(self.pulse):
             # the rest of the last pulse, then ticks offset .. n-1 of this one;
             # width - (n - offset) more to come
             for i in range(n):
-                m.d.comb += this[i].eq((left > i) | ((i >= self.offset) & (i < self.offset + self.width)))
+                m.d.comb += word[i].eq((left > i) | ((i >= self.offset) & (i < self.offset + self.width)))
             remaining = self.width - (n - self.offset)
             with m.If(self.offset + self.width > n):
                 m.d.sync += left.eq(remaining)
@@ -45,10 +45,10 @@ class PulseShaper(wiring.Component):
                 m.d.sync += left.eq(0)
         with m.Else():
             for i in range(n):
-                m.d.comb += this[i].eq(left > i)
+                m.d.comb += word[i].eq(left > i)
             with m.If(left > n):
                 m.d.sync += left.eq(left - n)
             with m.Else():
                 m.d.sync += left.eq(0)
-        m.d.comb += self.samples.eq(this)
+        m.d.comb += self.samples.eq(word)
         return m

@@ -38,7 +38,7 @@ def test_regs_prints_a_table_reads_and_writes(node, capsys):
     code, out, _ = run(capsys, "regs", "--port", node.path)
     assert code == 0
     assert re.search(r"^0x0000 +magic +ro +0x514e5531 +1364088113 *$", out, re.M)
-    assert re.search(r"config .* channels=2 samples_per_cycle=4 protocol_version=1$", out, re.M)
+    assert re.search(r"config .* channels=2 samples_per_cycle=4 protocol_version=2$", out, re.M)
     assert "time_cmd" not in out                                   # write-only: nothing to read
     code, out, _ = run(capsys, "regs", "--port", node.path, "scratch=0x2a", "ch1_delay=300", "scratch")
     assert code == 0 and node.register("ch1_delay") == 300

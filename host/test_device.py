@@ -9,6 +9,7 @@ from qnu.host.errors import LinkLost, LinkTimeout, PortError, QnuError, TimeChan
 from qnu.host.link import Link
 from qnu.host.tags import Overflow, load_recording
 from qnu.sim.fake_node import FakeNode
+from qnu import wire
 from qnu.wire import ErrorCode, Record
 
 
@@ -25,7 +26,7 @@ def expected_arrays(clock, records):
 # --- opening --------------------------------------------------------------------
 
 def test_identify_gives_the_configuration_and_clock(dev):
-    assert (dev.info.protocol_version, dev.info.channels, dev.info.samples_per_cycle) == (1, 2, 4)
+    assert (dev.info.protocol_version, dev.info.channels, dev.info.samples_per_cycle) == (wire.PROTOCOL_VERSION, 2, 4)
     assert dev.channels == 2 and dev.clock.bin_ps == 2500
 
 
@@ -40,13 +41,14 @@ def test_phy_status_names_a_gearbox_error(dev, node):
 
 
 def test_another_protocol_version_is_refused_with_what_to_do():
-    with FakeNode(protocol_version=2) as node:
-        with pytest.raises(VersionMismatch, match=r"speaks protocol version 2, this host library speaks "
-                                                  r"version 1: update the host library") as e:
+    ours = wire.PROTOCOL_VERSION
+    with FakeNode(protocol_version=ours + 1) as node:
+        with pytest.raises(VersionMismatch, match=rf"speaks protocol version {ours + 1}, this host library speaks "
+                                                  rf"version {ours}: update the host library") as e:
             Device(node.path, timeout=0.3)
-        assert (e.value.node_version, e.value.host_version) == (2, 1)
+        assert (e.value.node_version, e.value.host_version) == (ours + 1, ours)
         Link.open(node.path).close()                      # the failed open released the port
-    with FakeNode(protocol_version=0) as node:
+    with FakeNode(protocol_version=ours - 1) as node:
         with pytest.raises(VersionMismatch, match="rebuild and flash the gateware"):
             Device(node.path, timeout=0.3)
 

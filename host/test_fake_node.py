@@ -36,8 +36,9 @@ def test_an_unknown_command_is_refused(link, node):
 
 def test_a_write_burst_is_all_or_nothing(link, node):
     assert refusal(link, Command.WRITE, wire.pack_write(0x0003, [1, 2])) == (ErrorCode.READ_ONLY, 0x0003)
-    assert refusal(link, Command.WRITE, wire.pack_write(0x0004, [1, 2])) == (ErrorCode.BAD_ADDRESS, 0x0005)
-    assert node.register("scratch") == 0
+    # out0_ctrl, then a gap: nothing of the burst is applied
+    assert refusal(link, Command.WRITE, wire.pack_write(0x0400, [0, 2])) == (ErrorCode.BAD_ADDRESS, 0x0401)
+    assert node.register("out0_ctrl") == 2
 
 
 def test_garbage_is_answered_and_the_next_frame_is_served(link, node):

@@ -90,8 +90,8 @@ def test_isolated_corrupt_frames_are_counted_and_survived(node):
 def test_an_error_reply_is_a_device_error_with_code_and_meaning(node):
     with Link.open(node.path, timeout=0.3) as link:
         with pytest.raises(DeviceError) as e:
-            link.read(0x0005, 2)
-        assert (e.value.code, e.value.detail) == (ErrorCode.BAD_ADDRESS, 0x0005)
+            link.read(0x0005, 2)        # features, then a gap
+        assert (e.value.code, e.value.detail) == (ErrorCode.BAD_ADDRESS, 0x0006)
         assert "BAD_ADDRESS (no register at this address)" in str(e.value) and not e.value.by_host
 
 

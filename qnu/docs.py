@@ -150,6 +150,18 @@ def _write_fields(rmap, first, values):
     return rows
 
 
+def _schedule_fields(events):
+    payload = wire.pack_schedule(events)
+    parts = _split(payload, [2, 1] + [4] * (wire.EVENT_WORDS * len(events)))
+    rows = [(parts[0], "reserved", "0, u16"), (parts[1], "count", str(len(events)))]
+    for i, e in enumerate(events):
+        lo, hi, control = parts[2 + 3 * i:5 + 3 * i]
+        width = f", width {e.width}" if e.action == wire.OutputAction.PULSE else ""
+        rows += [(lo, "time_lo", f"event {i}: tick {e.time}, low word"), (hi, "time_hi", "high word"),
+                 (control, "control", f"output {e.output}, {e.action.name}{width}")]
+    return rows
+
+
 def _record_fields(records):
     """Each record of an EVENTS payload, encoded by wire.encode_records, with what it says."""
     rows, base = [], None
@@ -207,6 +219,11 @@ def _examples():
                                 ["code", "detail"],
                                 [f"{int(ErrorCode.READ_ONLY)}: READ_ONLY ({ErrorCode.READ_ONLY.meaning})",
                                  "0x0000: the address of the read-only register, u16"]))),
+        _frame_example("SCHEDULE: a pulse, then a rising edge", Command.SCHEDULE, 6, _schedule_fields(
+            [wire.OutputEvent(2_000_000, 0, wire.OutputAction.PULSE, 25),
+             wire.OutputEvent(2_000_003, 1, wire.OutputAction.RISE)]),
+            "A 25-tick pulse on output 0 at tick 2000000 and output 1 going high 3 ticks later. The reply "
+            "is OK with seq 6, or ERROR if the frame was refused (nothing of it is queued)."),
         _frame_example("EVENTS frame", Reply.EVENTS, 7,
                        [(index_bytes, "first record", f"index {index}, u32"), *_record_fields(events)],
                        f"The 8th EVENTS frame since reset (seq 7); {index} records were sent before it. Three "
@@ -225,6 +242,8 @@ _COMMANDS = {
     Command.WRITE: ("address u16, count u8 (1 to MAX_BURST), count x u32", "OK, empty"),
     Command.READ_EVENTS: ("none", "one EVENTS frame (possibly with no records); an ERROR if refused"),
     Command.STREAM: ("u8: 1 starts streaming EVENTS frames, 0 stops", "OK, empty"),
+    Command.SCHEDULE: ("reserved u16 (0), count u8 (1 to MAX_SCHEDULE), count x (time_lo u32, time_hi u32, "
+                       "control u32)", "OK, empty (only a node whose `features` has `sequencer`)"),
 }
 _DETAILS = {
     ErrorCode.BAD_CRC: "0",
@@ -232,7 +251,11 @@ _DETAILS = {
     ErrorCode.UNKNOWN_COMMAND: "the kind byte",
     ErrorCode.BAD_ADDRESS: "the first address in the burst with no register",
     ErrorCode.READ_ONLY: "the first read-only address in the WRITE burst",
-    ErrorCode.BAD_VALUE: "the register's address (time_cmd not 1 or 2), or 0 (STREAM not 0 or 1)",
+    ErrorCode.BAD_VALUE: "the register's address (a value the register refuses), the index in the frame of "
+                         "the first bad SCHEDULE event, or 0 (STREAM not 0 or 1, a SCHEDULE's reserved field "
+                         "not 0)",
+    ErrorCode.QUEUE_FULL: "the free entries of the first output whose queue cannot take this frame's events "
+                          "for it",
 }
 
 
@@ -322,6 +345,26 @@ def render_protocol():
         "MAX_REQUEST_BODY bytes, or whose payload does not fit its command (a READ count of 0 or more than "
         "MAX_BURST, a WRITE whose length is not 3 + 4 x count), BAD_LENGTH. A client that receives BAD_CRC "
         "may resend any request: nothing of it was applied.\n",
+        "### SCHEDULE: output events\n",
+        "A node with the sequencer (bit `sequencer` of register `features`) plays timestamped events on its "
+        "trigger outputs. A SCHEDULE payload reads like a WRITE's: a reserved u16 (0), the event count u8 "
+        f"(1 to MAX_SCHEDULE = {wire.MAX_SCHEDULE}), then {wire.EVENT_WORDS} u32 words per event: the time's "
+        "low and high words (fine ticks on the node's timebase) and a control word: output in bits 0-3, "
+        "action in bits 4-5 (" + ", ".join(f"{a.value} {a.name}" for a in wire.OutputAction) + "), and for "
+        f"PULSE the width in ticks in bits 16-31 (1 to {wire.MAX_PULSE_WIDTH}; 0 for the other actions).\n",
+        "The node checks every event first: an output it does not have, an unknown action or a bad width "
+        "refuses the frame with BAD_VALUE (detail: the event's index in the frame); if any output's queue "
+        "cannot take all of the frame's events for it, the frame is refused with QUEUE_FULL (detail: that "
+        "queue's free entries) and its events are counted in `seq_refused`. Otherwise every event is queued "
+        "and the node answers OK. Each output has its own queue (`seq_depth` entries; `out<k>_free` says how "
+        "many it can still take) and plays its events in queue order, so a host sends each output's events "
+        "in time order. An event is played at its tick exactly; one whose tick has passed when it reaches "
+        "the head of its queue (sent too late, behind a later event of the same output, or left behind by "
+        "a time load or step) is **not played**: it is counted in `seq_late` and the first one is latched "
+        "in `seq_late_output`, `seq_late_time_*` and `seq_late_by` until `seq_ctrl` is written 1. Every "
+        "event sent is therefore played (`seq_played`), late (`seq_late`) or refused (`seq_refused`). "
+        "Events queued across a time load or step keep their absolute ticks: ahead of the new time they "
+        "wait, behind it they are late; none plays twice.\n",
         "## 7. Event records\n",
         "An EVENTS payload is the **index of its first record** (u32, wrapping) followed by records. The "
         "index counts every record the node has sent (tags and overflow markers; not ABSOLUTE records): it "
@@ -354,6 +397,7 @@ def render_protocol():
                [["PROTOCOL_VERSION", wire.PROTOCOL_VERSION, "this document's version"],
                 ["MAX_BURST", wire.MAX_BURST, "registers per READ or WRITE"],
                 ["MAX_REQUEST_BODY", wire.MAX_REQUEST_BODY, "bytes in the longest request body"],
+                ["MAX_SCHEDULE", wire.MAX_SCHEDULE, "events per SCHEDULE"],
                 ["MAX_EVENTS_PAYLOAD", wire.MAX_EVENTS_PAYLOAD, "bytes of records in one EVENTS frame"],
                 ["longest reply body", max_reply, "kind, seq, index, records, CRC"],
                 ["WIRE_CHANNELS", wire.WIRE_CHANNELS, "channels a tag record can name"]]),

@@ -55,6 +55,7 @@ class Features:
     outputs: int = 1            # trigger outputs
     sequencer: bool = False     # timestamped output events (SCHEDULE)
     attempts: bool = False      # the attempt loop
+    selectable: bool = True     # out<k>_ctrl picks each output's source; without, outputs carry the pulse
 
     def __post_init__(self):
         if not 1 <= self.outputs <= 16:
@@ -62,11 +63,12 @@ class Features:
 
     @property
     def word(self):
-        return self.outputs | self.sequencer << 8 | self.attempts << 9
+        return self.outputs | self.sequencer << 8 | self.attempts << 9 | (not self.selectable) << 10
 
     @classmethod
     def from_word(cls, word):
-        return cls(outputs=word & 0xFF or 1, sequencer=bool(word >> 8 & 1), attempts=bool(word >> 9 & 1))
+        return cls(outputs=word & 0xFF or 1, sequencer=bool(word >> 8 & 1), attempts=bool(word >> 9 & 1),
+                   selectable=not word >> 10 & 1)
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ _GLOBAL = [
     ("features",       0x0005, "ro", 32, 0, "What this node has besides its channels (and so which register "
                                             "blocks exist).",
      (Field("outputs", 0, 8, "trigger outputs"), Field("sequencer", 8, 1, "the output sequencer (SCHEDULE)"),
-      Field("attempts", 9, 1, "the attempt loop")), "const:features"),
+      Field("attempts", 9, 1, "the attempt loop"),
+      Field("fixed_outputs", 10, 1, "no out<k>_ctrl: every output carries the timebase's pulse")), "const:features"),
     ("time_lo",        0x0008, "ro", 32, 0, "Timebase, fine ticks, low word. Reading it latches time_hi.", (), "time_lo"),
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
@@ -261,7 +264,7 @@ def register_map(channels, features=Features()):
         for i in range(PATTERN_ENTRIES):
             regs += [Register(f"att_pat{i}_{suffix}", PATTERN_BASE + 2 * i + off, access, doc, width, reset, fields)
                      for suffix, off, access, width, reset, doc, fields in _PATTERN]
-    for k in range(features.outputs):
+    for k in range(features.outputs if features.selectable else 0):
         for suffix, off, access, width, reset, doc, fields, src in _OUTPUT:
             if suffix == "free" and not features.sequencer:
                 continue

@@ -643,7 +643,9 @@ def test_model_answers_the_worked_examples():
     e, = model.feed(wire.build_frame(Command.WRITE, 2, wire.pack_write(0x0100, [0xFF, 0x12345])))
     assert e.kind == Reply.OK and model.writes == {0x100: 0x7, 0x101: 0x2345}
     e, = model.feed(wire.build_frame(Command.WRITE, 2, wire.pack_write(0x0004, [1, 2])))
-    assert (e.code, e.detail) == (ErrorCode.BAD_ADDRESS, 0x0005) and model.value("scratch") == 5
+    assert (e.code, e.detail) == (ErrorCode.READ_ONLY, 0x0005) and model.value("scratch") == 5
+    e, = model.feed(wire.build_frame(Command.READ, 2, wire.pack_read(0x0005, 2)))
+    assert (e.code, e.detail) == (ErrorCode.BAD_ADDRESS, 0x0006)
     e, = model.feed(wire.build_frame(Command.WRITE, 2, wire.pack_write(0x000B, [1, 3])))
     assert (e.code, e.detail) == (ErrorCode.BAD_VALUE, 0x000C)
     e, = model.feed(wire.build_frame(Command.WRITE, 2, wire.pack_write(0x0003, [1, 3])))
@@ -658,4 +660,4 @@ def test_model_answers_the_worked_examples():
     e, = model.feed(wire.build_frame(0x77, 5, b"\x00" * 200))
     assert (e.code, e.detail) == (ErrorCode.BAD_LENGTH, 204)
     assert model.moved == {"err_crc": 1, "err_length": 2, "err_command": 0, "err_address": 1,
-                           "err_read_only": 1, "err_value": 1, "frames_ok": 5}
+                           "err_read_only": 2, "err_value": 1, "frames_ok": 5}

@@ -56,7 +56,7 @@ class OutputsBlock:
                 # an enabled pulse needs an output that exists and a width
                 validators[f"att_pat{i}_ctrl"] = lambda v: ~v[4] | ((v[:4] < f.outputs) & (v[16:] != 0))
         allowed = [OutputSource.LEVEL, OutputSource.PULSE] + ([OutputSource.SEQUENCER] if f.sequencer else [])
-        for k in range(f.outputs):
+        for k in range(f.outputs if f.selectable else 0):
             validators[f"out{k}_ctrl"] = lambda v: Cat(*(v[:2] == s for s in allowed)).any()
         return sources, validators
 
@@ -64,7 +64,8 @@ class OutputsBlock:
         f = self.features
         words = [0] * f.outputs
         for k in range(f.outputs):
-            m.d.comb += self.mux.control[k].eq(bank.value(f"out{k}_ctrl"))
+            control = bank.value(f"out{k}_ctrl") if f.selectable else OutputSource.PULSE
+            m.d.comb += self.mux.control[k].eq(control)
         if f.sequencer:
             seq = self.sequencer
             schedule = engine.schedule
