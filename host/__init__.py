@@ -6,8 +6,11 @@
 """
 
 from qnu.host.device import ChannelConfig, CountRates, Counters, Device, open_device
-from qnu.host.errors import (AccessError, CrcErrors, DeviceError, LinkLost, LinkTimeout, PortError, QnuError,
-                             UnknownRegister, VersionMismatch)
+from qnu.host.attempts import AttemptPulse, AttemptStatus
+from qnu.host.errors import (AccessError, AttemptsRefused, CrcErrors, DeviceError, LinkLost, LinkTimeout, PortError,
+                             QnuError, SequencerFull, SequencerLate, UnknownRegister, VersionMismatch)
+from qnu.host.sequencer import Edge, Pulse, SequencerStatus
+from qnu.regmap import OutputSource, StopReason
 from qnu.host.tags import Gap, Overflow, Recording, TagBlock, load_recording
 from qnu.host.units import TickClock
 
@@ -15,5 +18,6 @@ __all__ = [
     "Device", "open_device", "ChannelConfig", "Counters", "CountRates",
     "Recording", "TagBlock", "Overflow", "Gap", "load_recording", "TickClock",
     "QnuError", "PortError", "LinkTimeout", "LinkLost", "CrcErrors", "VersionMismatch", "DeviceError",
-    "AccessError", "UnknownRegister",
+    "AccessError", "UnknownRegister", "SequencerLate", "SequencerFull", "AttemptsRefused",
+    "Pulse", "Edge", "SequencerStatus", "AttemptPulse", "AttemptStatus", "OutputSource", "StopReason",
 ]

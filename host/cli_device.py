@@ -56,6 +56,7 @@ def info(args):
         link = dev.regs.read(*(r.name for r in dev.regs.map if r.name.startswith("err_")),
                              "frames_ok", "records_sent")
         print("link           " + ", ".join(f"{k} {v}" for k, v in link.items()))
+        _print_outputs(dev)
         print()
         counters = dev.counters()
         rows = []
@@ -66,6 +67,23 @@ def info(args):
                          counters.events[c], counters.lost[c]])
         _table(["channel", "enable", "edges", "delay ps", "dead time ps", "events", "lost"], rows,
                align="rllrrrr")
+
+
+def _print_outputs(dev):
+    """The trigger outputs' sources, and the sequencer's and attempt loop's counters."""
+    f = dev.features
+    sources = ", ".join(f"{o.index} {o.source.name.lower()}" for o in dev.outputs) if f.selectable \
+        else "all carry the pulse"
+    print(f"outputs        {f.outputs}: {sources}")
+    if f.sequencer:
+        s = dev.sequencer.status()
+        late = ""
+        if s.first_late is not None:
+            late = (f"; first late: output {s.first_late.output} at tick {s.first_late.time_ticks:,}, "
+                    f"{s.first_late.late_by_ticks:,} ticks late")
+        print(f"sequencer      played {s.played}, late {s.late}, refused {s.refused}{late}")
+    if f.attempts:
+        print(f"attempts       {dev.attempts.status()}")
 
 
 def add_info(sub):
@@ -184,37 +202,26 @@ def _rate(hz):
 
 
 class _ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """A tqdm bar on stderr for a recording: seconds against ``duration_s``, or tags
+    against ``max_tags`` when there is no duration."""
 
-    WIDTH = 30
-
-    def __init__(self, duration_s, max_tags, stream=None):
+    def __init__(self, duration_s, max_tags):
+        from tqdm import tqdm
         self.duration_s, self.max_tags = duration_s, max_tags
-        self.stream = stream or sys.stderr
         self.elapsed = 0.0
-        self._last = 0.0
-        self._drawn = False
+        by_time = bool(duration_s)
+        self._bar = tqdm(total=duration_s if by_time else max_tags, unit="s" if by_time else " tags",
+                         bar_format="{l_bar}{bar}| {n:.1f}/{total:g} s {postfix}" if by_time else None,
+                         file=sys.stderr, mininterval=0.1, leave=False, dynamic_ncols=True)
 
     def update(self, elapsed, tags):
         self.elapsed = elapsed
-        now = time.monotonic()
-        if now - self._last < 0.1:
-            return
-        self._last = now
-        fractions = [elapsed / self.duration_s if self.duration_s else 0.0,
-                     tags / self.max_tags if self.max_tags else 0.0]
-        done = min(1.0, max(fractions))
-        filled = round(done * self.WIDTH)
-        total = f"/{self.duration_s:g}" if self.duration_s else ""
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {elapsed:5.1f}{total} s  {tags:,} tags")
-        self.stream.flush()
-        self._drawn = True
+        self._bar.n = min(elapsed, self.duration_s) if self.duration_s else min(tags, self.max_tags)
+        self._bar.set_postfix_str(f"{tags:,} tags", refresh=False)
+        self._bar.refresh()
 
     def close(self):
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        self._bar.close()
 
 
 def add_tags(sub):
@@ -264,4 +271,96 @@ def add_calibrate(sub):
     p.set_defaults(func=calibrate)
 
 
-SUBCOMMANDS = [add_info, add_regs, add_tags, add_calibrate]
+# --- qnu attempts -----------------------------------------------------------------
+
+def attempts(args):
+    from qnu.host.attempts import AttemptPulse
+    from qnu.host.errors import QnuError
+    from qnu.regmap import OutputSource
+    from qnu.sim.sources import parse_time
+    try:
+        period_ps = parse_time(args.period)
+        pattern = []
+        for text in args.pulse:
+            parts = text.split(":")
+            if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "success"):
+                raise ValueError(f"--pulse is OUTPUT:OFFSET:WIDTH[:success], not {text!r}")
+            pattern.append(AttemptPulse(int(parts[0]), parse_time(parts[1]), parse_time(parts[2]),
+                                        on_success=len(parts) == 4))
+        if not pattern:
+            raise ValueError("give at least one --pulse OUTPUT:OFFSET:WIDTH")
+    except ValueError as e:
+        sys.exit(f"qnu attempts: error: {e}")
+    with _open(args) as dev:
+        try:
+            for k in sorted({p.output for p in pattern}):
+                dev.outputs[k].source = OutputSource.SEQUENCER
+            if args.record:
+                channels = list(range(dev.channels))
+                for c in channels:
+                    dev.configure(c, rising=True)
+            start = dev.attempts.start(period_ps=period_ps, pattern=pattern, count=args.count,
+                                       stop_on=args.stop_on_input, lead_s=args.lead)
+        except (ValueError, IndexError, QnuError) as e:
+            sys.exit(f"qnu attempts: error: {e}")
+        print(f"attempts start at tick {start:,}, every {dev.clock.to_ticks(period_ps):,} ticks "
+              f"({period_ps:,} ps), {args.count or 'until stopped'}")
+        status, rec = _run_attempts(dev, args)
+        print(f"attempts played {status.attempts:,}; stop reason {status.reason.name.lower().replace('_', ' ')}")
+        seq = dev.sequencer.status() if dev.features.sequencer else None
+        if seq is not None:
+            print(f"late events {seq.late:,}, refused {seq.refused:,}")
+        if rec is not None:
+            _report(rec, args.record, dev.channels)
+
+
+def _run_attempts(dev, args, settle_s=0.3):
+    """Wait for the loop to stop, recording tags meanwhile with --record (and for
+    ``settle_s`` after, for the last pulses' tags); (final status, recording or None)."""
+    from tqdm import tqdm
+    bar = tqdm(total=args.count or None, unit=" attempts", file=sys.stderr, leave=False, mininterval=0.1)
+
+    def show(status):
+        bar.n = status.attempts
+        bar.refresh()
+        return status
+    try:
+        if not args.record:
+            return dev.attempts.wait(timeout_s=args.wait, progress=show), None
+        started, idle_since = time.monotonic(), []
+
+        def finished():
+            if not show(dev.attempts.status()).running and not idle_since:
+                idle_since.append(time.monotonic())
+            return (idle_since and time.monotonic() - idle_since[0] >= settle_s) or \
+                (args.wait is not None and time.monotonic() - started >= args.wait)
+        rec = dev.record(until=finished, poll_s=0.1)
+        return dev.attempts.status(), rec
+    except KeyboardInterrupt:
+        dev.attempts.stop()
+        raise
+    finally:
+        bar.close()
+
+
+def add_attempts(sub):
+    p = sub.add_parser("attempts", help="run the attempt loop: a pattern of pulses every period",
+                       description="Replay a pattern of trigger pulses every --period, --count times (or until "
+                                   "a rising edge on --stop-on-input, or Ctrl-C), and print the attempts played, "
+                                   "the late events and why the loop stopped. With --record, record tags on every "
+                                   "input meanwhile and save them as `qnu tags` does.")
+    _add_port_options(p)
+    p.add_argument("--period", required=True, help="time between attempt starts, e.g. 2us, 5.5us, 800ns")
+    p.add_argument("--count", type=int, default=0, help="attempts to run (default 0: until stopped)")
+    p.add_argument("--pulse", action="append", default=[], metavar="OUTPUT:OFFSET:WIDTH[:success]",
+                   help="a pulse of the pattern, e.g. 0:0ns:20ns; ':success' fires it once when the loop "
+                        "stops on its stop input (repeatable)")
+    p.add_argument("--stop-on-input", type=int, metavar="C", help="a rising edge on input C stops the loop")
+    p.add_argument("--record", metavar="FILE.npz", help="record tags on every input while the attempts run")
+    p.add_argument("--lead", type=float, default=0.01, metavar="S",
+                   help="node seconds from now to the first attempt (default 0.01)")
+    p.add_argument("--wait", type=float, default=None, metavar="S", help="give up after S seconds")
+    p.set_defaults(func=attempts)
+
+
+SUBCOMMANDS = [add_info, add_regs, add_tags, add_calibrate, add_attempts]

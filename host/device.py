@@ -19,7 +19,10 @@ from qnu.host.registers import Registers, field_values
 from qnu.host.stream import BlockCollector, EventStream
 from qnu.host.tags import Recording
 from qnu.host.units import TickClock
-from qnu.regmap import register_map
+from qnu.regmap import Features, register_map
+from qnu.host.attempts import Attempts
+from qnu.host.outputs import Outputs
+from qnu.host.sequencer import Sequencer
 from qnu.wire import Command
 
 __all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates", "PhyStatus"]
@@ -98,7 +101,10 @@ class Device:
 
     Opening sends IDENTIFY and refuses another protocol version
     (VersionMismatch). ``info`` is the node's IdentifyInfo, ``clock`` its
-    TickClock, ``regs`` its registers by name.
+    TickClock, ``features`` what it has besides its channels, ``regs`` its
+    registers by name. Each feature is an interface on the device:
+    ``outputs[k]`` (:mod:`qnu.host.outputs`), ``sequencer``
+    (:mod:`qnu.host.sequencer`) and ``attempts`` (:mod:`qnu.host.attempts`).
     """
 
     def __init__(self, port, *, baudrate=3_000_000, timeout=1.0):
@@ -109,7 +115,12 @@ class Device:
             self.info = self.identify()
             self.channels = self.info.channels
             self.clock = TickClock(self.info.clock_hz, self.info.samples_per_cycle)
-            self.regs = Registers(self.link, register_map(self.channels))
+            # (the features register is at the same address in every map)
+            self.features = Features.from_word(self.link.read(register_map(1)["features"].address, 1)[0])
+            self.regs = Registers(self.link, register_map(self.channels, self.features))
+            self.outputs = Outputs(self)
+            self._sequencer = Sequencer(self) if self.features.sequencer else None
+            self._attempts = Attempts(self) if self.features.attempts else None
             # A stream left running by an earlier session would crowd the link; its frames
             # predate this session, which counts records from the node's records_sent on.
             self.stream(False)
@@ -138,6 +149,24 @@ class Device:
 
     def __exit__(self, *exc):
         self.close()
+
+    @property
+    def sequencer(self):
+        """The output sequencer (:class:`qnu.host.sequencer.Sequencer`)."""
+        if self._sequencer is None:
+            raise QnuError(f"the node on {self.port} has no output sequencer (a small board's build)")
+        return self._sequencer
+
+    @property
+    def attempts(self):
+        """The attempt loop (:class:`qnu.host.attempts.Attempts`)."""
+        if self._attempts is None:
+            raise QnuError(f"the node on {self.port} has no attempt loop (a small board's build)")
+        return self._attempts
+
+    def time_ps(self):
+        """The node's time now, in integer ps (the start of the current tick)."""
+        return round(self.read_time() * self.clock.bin_ps)
 
     def identify(self):
         """Ask the node who it is: an IdentifyInfo; VersionMismatch if it speaks another protocol."""
@@ -253,8 +282,10 @@ class Device:
         self.link.request(Command.READ_EVENTS)
         return self._events.block(self.link.take_events())
 
-    def record(self, duration_s=None, *, max_tags=None, block_callback=None, progress=None, poll_s=0.05):
-        """Stream tags into a Recording, for ``duration_s`` seconds or until ``max_tags`` tags.
+    def record(self, duration_s=None, *, max_tags=None, until=None, block_callback=None, progress=None,
+               poll_s=0.05):
+        """Stream tags into a Recording, for ``duration_s`` seconds, until ``max_tags`` tags or
+        until ``until()`` (asked at every poll) is true.
 
         Stops at whichever comes first and keeps every record received (the
         last block may take it past ``max_tags``). ``block_callback(block)``
@@ -262,8 +293,8 @@ class Device:
         ``progress(elapsed_s, tags)`` is called at every poll. Any exception
         that interrupts the recording carries the blocks so far in ``partial``.
         """
-        if duration_s is None and max_tags is None:
-            raise ValueError("record needs duration_s or max_tags (or both)")
+        if duration_s is None and max_tags is None and until is None:
+            raise ValueError("record needs duration_s, max_tags or until")
         if duration_s is not None and duration_s < 0:
             raise ValueError(f"duration_s must not be negative, not {duration_s}")
         blocks = BlockCollector(self.link, self._events, block_callback)
@@ -277,7 +308,8 @@ class Device:
                 if progress is not None:
                     progress(elapsed, blocks.tags)
                 if ((duration_s is not None and elapsed >= duration_s)
-                        or (max_tags is not None and blocks.tags >= max_tags)):
+                        or (max_tags is not None and blocks.tags >= max_tags)
+                        or (until is not None and until())):
                     break
             self.stream(False)
             duration = time.monotonic() - start

@@ -5,7 +5,8 @@ import errno
 from qnu.wire import ErrorCode
 
 __all__ = ["QnuError", "PortError", "LinkTimeout", "LinkLost", "CrcErrors", "VersionMismatch",
-           "DeviceError", "TimeChangeRefused", "AccessError", "UnknownRegister"]
+           "DeviceError", "TimeChangeRefused", "AccessError", "UnknownRegister", "SequencerLate",
+           "SequencerFull", "AttemptsRefused"]
 
 
 class QnuError(Exception):
@@ -123,3 +124,36 @@ class UnknownRegister(QnuError, KeyError, AttributeError):
 
     def __str__(self):
         return str(self.args[0]) if self.args else ""
+
+
+class SequencerLate(QnuError):
+    """The sequencer found output events whose tick had already passed when they
+    reached the head of their queue: they were not played (never played late).
+
+    ``count`` events were late since the last check; the first of them was on
+    ``output`` at ``time_ticks``, ``late_by_ticks`` behind the node's plan
+    (``time_ps`` and ``late_by_ps`` in host units)."""
+
+    def __init__(self, count, output, time_ticks, late_by_ticks, clock):
+        self.count, self.output = count, output
+        self.time_ticks, self.late_by_ticks = time_ticks, late_by_ticks
+        self.time_ps = int(clock.to_ps(time_ticks))
+        self.late_by_ps = round(late_by_ticks * clock.bin_ps)
+        super().__init__(f"{count} output event(s) late, not played: the first on output {output} at tick "
+                         f"{time_ticks} ({self.time_ps} ps), {late_by_ticks} ticks ({self.late_by_ps} ps) late. "
+                         f"Schedule further ahead of the node's time, or fewer events per output per cycle.")
+
+
+class SequencerFull(DeviceError):
+    """The node refused a SCHEDULE frame because an output's queue could not take
+    its events (QUEUE_FULL); nothing of that frame was queued. ``queued`` events of
+    the same call went in before it."""
+
+    def __init__(self, code, detail, *, queued, request=""):
+        self.queued = queued
+        super().__init__(code, detail, request=request)
+
+
+class AttemptsRefused(QnuError):
+    """The node refused to start the attempt loop: the period is shorter than a core
+    cycle, or a pulse of the pattern does not end within the period."""

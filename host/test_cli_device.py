@@ -64,7 +64,7 @@ def test_tags_records_to_a_file_and_prints_rates(node, capsys, tmp_path):
     assert code == 0
     assert node.register("ch0_ctrl") == 0 and node.register("ch1_ctrl") == 0b111
     assert node.register("ch1_delay") == 2
-    assert "#" in err and "500 tags" in err                          # the progress bar
+    assert "100%" in err and "500 tags" in err                       # the progress bar (tqdm)
     rec = load_recording(out_file)
     assert len(rec) == 500 and rec.lost_total == 9
     np.testing.assert_array_equal(rec.tags().channel, np.ones(500))

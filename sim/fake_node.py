@@ -17,7 +17,7 @@ import time
 import tty
 
 from qnu import wire
-from qnu.regmap import register_map
+from qnu.regmap import Features, register_map
 from qnu.wire import Command, ErrorCode, Reply
 
 __all__ = ["FakeNode"]
@@ -46,6 +46,7 @@ class FakeNode:
         self._set("build_id", build_id)
         self._set("config", channels | samples_per_cycle << 8 | protocol_version << 16)
         self._set("clock_hz", clock_hz)
+        self._set("features", Features().word)      # one output, no sequencer or attempt loop
         # the gateware's default pulse period: one second
         period = clock_hz * samples_per_cycle
         self._set("pulse_period_lo", period & 0xFFFF_FFFF)

@@ -32,7 +32,8 @@ The rules, from the specification:
   is ``ro``, ``BAD_VALUE`` if its value is out of range (``time_cmd`` takes
   only 1 or 2); the detail is that register's address. Only a burst that
   passes whole is applied; then each ``rw`` register holds the value's low
-  ``width`` bits and a ``wo`` register still reads 0. STREAM takes 0 or 1
+  ``width`` bits and a ``wo`` register still reads 0. Which values a
+  register refuses is said in docs/registers.md (``_value_refused``). STREAM takes 0 or 1
   (else ``BAD_VALUE``, detail 0).
 - **Replies.** Every frame gets exactly one reply, in order: ERROR (seq: the
   body's second byte, or 0 if the body is shorter than 2 bytes) with the code
@@ -57,7 +58,7 @@ import struct
 from dataclasses import dataclass
 
 from qnu import wire
-from qnu.regmap import register_map, MAGIC
+from qnu.regmap import register_map, Features, OutputSource, MAGIC
 from qnu.wire import Command, ErrorCode, Reply, END, ESC, ESC_END, ESC_ESC
 
 __all__ = ["Frame", "FrameSplitter", "Expected", "NodeModel", "ERROR_COUNTERS", "COUNTERS", "VOLATILE"]
@@ -75,7 +76,23 @@ COUNTERS = tuple(ERROR_COUNTERS.values()) + ("frames_ok",)
 # read-only registers that change without any frame
 VOLATILE = frozenset({"time_lo", "time_hi", "pulses_missed"})
 
-_VALUE_RANGES = {"time_cmd": (1, 2)}    # registers that refuse other values
+MIN_PULSE_PERIOD = 1024     # ticks: docs/registers.md, pulse_period_lo
+
+
+def _value_refused(model, r, value):
+    """Whether register ``r`` refuses ``value`` (registers.md): time_cmd takes only 1
+    or 2; a pulse period below MIN_PULSE_PERIOD ticks (with a zero high word) is
+    refused; an output's source must be one the node has (a static level or the
+    pulse, and the sequencer only with one)."""
+    if r.name == "time_cmd":
+        return value not in (1, 2)
+    if r.name == "pulse_period_lo":
+        return value < MIN_PULSE_PERIOD and model.value("pulse_period_hi") == 0
+    if r.name.startswith("out") and r.name.endswith("_ctrl"):
+        sources = {OutputSource.LEVEL, OutputSource.PULSE} | (
+            {OutputSource.SEQUENCER} if model.features.sequencer else set())
+        return value & 3 not in sources
+    return False
 
 
 @dataclass(frozen=True)
@@ -209,8 +226,11 @@ class NodeModel:
     """
 
     def __init__(self, channels=4, *, samples_per_cycle=4, clock_hz=100_000_000, build_id=0,
-                 events_seq=None):
-        self.regmap = register_map(channels)
+                 events_seq=None, features=Features()):
+        if features.sequencer or features.attempts:
+            raise ValueError("the model knows neither SCHEDULE nor the attempt loop's registers")
+        self.features = features
+        self.regmap = register_map(channels, features)
         self.identify = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, build_id, channels,
                                           samples_per_cycle, clock_hz)
         self.events_seq = events_seq        # the seq of the next EVENTS frame, if known
@@ -220,7 +240,8 @@ class NodeModel:
         self.writes = {}                    # address -> value applied by good WRITEs (as stored)
         self.values = {r.address: None for r in self.regmap}
         constants = {"magic": MAGIC, "build_id": build_id, "clock_hz": clock_hz,
-                     "config": channels | samples_per_cycle << 8 | wire.PROTOCOL_VERSION << 16}
+                     "config": channels | samples_per_cycle << 8 | wire.PROTOCOL_VERSION << 16,
+                     "features": features.word}
         for r in self.regmap:
             if r.name in constants:
                 self.values[r.address] = constants[r.name]
@@ -331,8 +352,7 @@ class NodeModel:
                 return refuse(ErrorCode.BAD_ADDRESS, a, f"WRITE of {count} at {address:#06x}: no register")
             if not r.writable:
                 return refuse(ErrorCode.READ_ONLY, a, f"WRITE of {count} at {address:#06x}: {r.name} is read-only")
-            allowed = _VALUE_RANGES.get(r.name)
-            if allowed and v not in allowed:
+            if _value_refused(self, r, v):
                 return refuse(ErrorCode.BAD_VALUE, a, f"WRITE of {v:#x} to {r.name}")
         for a, v in zip(addresses, values):        # the whole burst passed: apply it
             r = self.regmap.by_address[a]

@@ -29,6 +29,10 @@ def add_parser(sub):
                    help="an input source, e.g. 0:poisson:rate=1e6, 1:periodic:period=1us, "
                         "2,3:pair:rate=5e5,delay=12.5ns,jitter=300ps,efficiency=0.5,noise=100, "
                         "0:dark:rate=20 (repeatable)")
+    p.add_argument("--loopback", action="append", default=[], metavar="OUT:IN[:DELAY]",
+                   help="a cable from trigger output OUT to tagger input IN, DELAY long (default 5ns), "
+                        "e.g. 0:1 or 0:3:12.5ns (repeatable)")
+    p.add_argument("--outputs", type=int, default=4, help="trigger outputs of the simulated node")
     p.add_argument("--config", metavar="FILE", help="sources (and seed) from a TOML or JSON file")
     p.add_argument("--seed", type=int, default=None, help="random seed of the sources")
     p.add_argument("--edge-log", metavar="FILE", help="write every input transition driven (channel time_ps level)")
@@ -39,17 +43,19 @@ def add_parser(sub):
 
 def serve(args):
     from .sources import load_config, parse_source
-    from .virtual_board import DEFAULT_DIVISOR, BoardError, VirtualBoard
+    from .virtual_board import DEFAULT_DIVISOR, BoardError, VirtualBoard, parse_loopback
 
     try:
         sources, seed = load_config(args.config) if args.config else ([], None)
         sources += [parse_source(text) for text in args.source]
+        loopbacks = [parse_loopback(text) for text in args.loopback]
     except (OSError, ValueError) as e:
         sys.exit(f"qnu sim serve: {e}")
     board = VirtualBoard(backend=args.backend, channels=args.channels, samples_per_cycle=args.samples_per_cycle,
                          clock_hz=args.clock_hz, divisor=args.divisor or DEFAULT_DIVISOR, sources=sources,
                          seed=args.seed if args.seed is not None else seed, edge_log=args.edge_log,
-                         log=lambda text: print(text, file=sys.stderr, flush=True))
+                         log=lambda text: print(text, file=sys.stderr, flush=True), loopbacks=loopbacks,
+                         outputs=args.outputs)
     # stop cleanly on any of these, even if started with them ignored (`cmd &` ignores SIGINT)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)

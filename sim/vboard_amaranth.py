@@ -26,8 +26,9 @@ async def _ticks(ctx, count):
 class AmaranthBackend:
     name = "amaranth"
 
-    def __init__(self, node, feed, master_fd, *, divisor, poll_cycles=64):
+    def __init__(self, node, feed, master_fd, *, divisor, poll_cycles=64, loopbacks=()):
         self.node, self.feed, self.fd = node, feed, master_fd
+        self.loopbacks = list(loopbacks)       # (output, input, delay in ticks): cables
         self.divisor, self.poll_cycles = divisor, poll_cycles
         self.cycles = self.bytes_in = self.bytes_out = self.framing_errors = 0
         self.error = None
@@ -64,7 +65,7 @@ class AmaranthBackend:
     def _run(self):
         sim = Simulator(self.node)
         sim.add_clock(1 / self.node.clock_hz)
-        sim.add_testbench(self._drive, background=True)
+        sim.add_testbench(self._drive_looped if self.loopbacks else self._drive, background=True)
         sim.add_testbench(self._uart_out, background=True)
         sim.add_testbench(self._uart_in)
         try:
@@ -86,6 +87,39 @@ class AmaranthBackend:
             if chunk.end_cycle > cur:       # never generate ahead of the clock
                 await _ticks(ctx, chunk.end_cycle - cur)
                 cur = chunk.end_cycle
+
+    async def _drive_looped(self, ctx):
+        """Cycle by cycle: the stimulus word in force, ORed with each cable's delayed
+        output ticks (the conventions of vboard.cpp: the output word during cycle c
+        and the input word captured at its end hold the same ticks)."""
+        n = self.node.samples_per_cycle
+        samples, triggers = self.node.samples.as_value(), self.node.triggers.as_value()
+        records = iter(()) if self.feed.idle else self._records()
+        pending = next(records, None)
+        held, cycle = 0, 0
+        history = {}            # (output, tick) -> bit, for the ticks a cable still needs
+        longest = max(d for _, _, d in self.loopbacks) + 2 * n
+        while True:
+            while pending is not None and pending[0] <= cycle:
+                held = pending[1]
+                pending = next(records, None)
+            out_word = ctx.get(triggers)
+            word = held
+            for output, channel, delay in self.loopbacks:
+                for i in range(n):
+                    t = cycle * n + i
+                    history[output, t] = out_word >> (output * n + i) & 1
+                    history.pop((output, t - longest), None)
+                    if history.get((output, t - delay), 0):
+                        word |= 1 << (channel * n + i)
+            ctx.set(samples, word)
+            await ctx.tick()
+            cycle += 1
+
+    def _records(self):
+        while True:
+            chunk = self.feed.next_chunk()
+            yield from zip(chunk.cycles.tolist(), chunk.ints())
 
     async def _uart_in(self, ctx):
         d = self.divisor

@@ -23,8 +23,9 @@ def parse_status(line):
 class VerilatorBackend:
     name = "verilator"
 
-    def __init__(self, node, feed, master_fd, *, divisor, log=None):
+    def __init__(self, node, feed, master_fd, *, divisor, log=None, loopbacks=()):
         self.exe = build_harness(node, log=log)
+        self.loopbacks = list(loopbacks)       # (output, input, delay in ticks): cables
         self.feed, self.fd, self.divisor = feed, master_fd, divisor
         self.proc = None
         self.feed_error = None
@@ -35,6 +36,8 @@ class VerilatorBackend:
 
     def start(self):
         cmd = [str(self.exe), "--pty-fd", str(self.fd), "--divisor", str(self.divisor)]
+        for output, channel, delay in self.loopbacks:
+            cmd += ["--loopback", f"{output}:{channel}:{delay}"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      pass_fds=[self.fd], bufsize=0,
                                      start_new_session=True)    # Ctrl-C reaches us; we stop it in order

@@ -12,6 +12,7 @@ harness, millions of cycles per second) and ``amaranth`` (portable, slow).
 
 import os
 import signal
+from dataclasses import dataclass
 import threading
 import time
 import tty
@@ -20,14 +21,43 @@ from qnu.host.units import TickClock
 from .edge_log import EdgeLogWriter
 from .stream import StimulusStream
 
-__all__ = ["VirtualBoard", "BoardError", "BACKENDS", "DEFAULT_DIVISOR"]
+__all__ = ["VirtualBoard", "BoardError", "BACKENDS", "DEFAULT_DIVISOR", "Loopback", "parse_loopback",
+           "DEFAULT_CABLE_PS"]
 
 BACKENDS = ("verilator", "amaranth")
 DEFAULT_DIVISOR = 8     # clock cycles per UART bit: a fast link keeps simulated waits short
 
 
+DEFAULT_CABLE_PS = 5_000     # a loopback cable's default delay: about 1 m of coax
+
+
 class BoardError(RuntimeError):
     """The virtual board could not start, or its simulator died."""
+
+
+@dataclass(frozen=True)
+class Loopback:
+    """A cable from trigger output ``output`` to tagger input ``channel``, ``delay_ps`` long
+    (rounded to whole fine ticks by the board)."""
+    output: int
+    channel: int
+    delay_ps: int = DEFAULT_CABLE_PS
+
+
+def parse_loopback(text):
+    """A Loopback from ``OUT:IN[:DELAY]`` (DELAY with a unit: 5ns, 2500ps; default 5 ns)."""
+    from .sources import parse_time
+    parts = text.split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        output, channel = int(parts[0]), int(parts[1])
+        delay = parse_time(parts[2]) if len(parts) == 3 else DEFAULT_CABLE_PS
+    except ValueError:
+        raise ValueError(f"a loopback is OUT:IN[:DELAY], e.g. 0:1 or 0:1:12.5ns, not {text!r}") from None
+    if output < 0 or channel < 0 or delay < 0:
+        raise ValueError(f"a loopback's output, input and delay must not be negative: {text!r}")
+    return Loopback(output, channel, delay)
 
 
 class _Feed:
@@ -62,7 +92,7 @@ class VirtualBoard:
 
     def __init__(self, *, backend="verilator", channels=4, samples_per_cycle=4, clock_hz=100_000_000,
                  divisor=DEFAULT_DIVISOR, sources=(), seed=None, edge_log=None, build_id=0, node=None,
-                 log=None):
+                 log=None, loopbacks=(), outputs=4):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
         self.backend_name = backend
@@ -73,6 +103,11 @@ class VirtualBoard:
         self.stream = StimulusStream(self.sources, channels=channels, samples_per_cycle=samples_per_cycle,
                                      bin_ps=self.clock.bin_ps, seed=seed)
         self._edge_log_path, self._build_id, self._node = edge_log, build_id, node
+        self.outputs = outputs
+        self.loopbacks = [lb if isinstance(lb, Loopback) else Loopback(*lb) for lb in loopbacks]
+        for lb in self.loopbacks:
+            if not 0 <= lb.channel < channels:
+                raise ValueError(f"loopback {lb}: input {lb.channel} does not exist ({channels} channels)")
         self._log = log or (lambda text: None)
         self.backend = None
         self.path = None
@@ -84,8 +119,10 @@ class VirtualBoard:
         if self._node is not None:
             return self._node
         from qnu.gateware.node import Node
+        from qnu.regmap import Features
         return Node(channels=self.channels, samples_per_cycle=self.samples_per_cycle, clock_hz=self.clock_hz,
-                    uart_divisor=self.divisor, build_id=self._build_id)
+                    uart_divisor=self.divisor, build_id=self._build_id,
+                    features=Features(outputs=self.outputs, sequencer=True, attempts=True))
 
     def start(self):
         """Open the pty and start the simulator; returns the device path."""
@@ -93,6 +130,11 @@ class VirtualBoard:
             from .harness_build import require_verilator
             require_verilator()             # before elaborating anything: a clear error first
         node = self._make_node()
+        outputs = node.features.outputs
+        for lb in self.loopbacks:
+            if not 0 <= lb.output < outputs:
+                raise ValueError(f"loopback {lb}: trigger output {lb.output} does not exist ({outputs} outputs)")
+        cables = [(lb.output, lb.channel, self.clock.to_ticks(lb.delay_ps)) for lb in self.loopbacks]
         self.divisor = getattr(node, "uart_divisor", self.divisor)     # the bridge must match the gateware
         self._master, self._slave = os.openpty()
         # raw: bytes pass unchanged, no echo. Holding the slave open keeps the pty
@@ -105,10 +147,11 @@ class VirtualBoard:
         try:
             if self.backend_name == "verilator":
                 from .vboard_verilator import VerilatorBackend
-                self.backend = VerilatorBackend(node, feed, self._master, divisor=self.divisor, log=self._log)
+                self.backend = VerilatorBackend(node, feed, self._master, divisor=self.divisor, log=self._log,
+                                                loopbacks=cables)
             else:
                 from .vboard_amaranth import AmaranthBackend
-                self.backend = AmaranthBackend(node, feed, self._master, divisor=self.divisor)
+                self.backend = AmaranthBackend(node, feed, self._master, divisor=self.divisor, loopbacks=cables)
             self.backend.start()
         except Exception:
             self.close()
@@ -118,7 +161,9 @@ class VirtualBoard:
     def describe(self):
         return (f"{self.backend_name} backend, {self.channels} channels, {self.samples_per_cycle} samples/cycle, "
                 f"{self.clock_hz / 1e6:g} MHz, {float(self.clock.bin_ps):g} ps bins, UART {self.divisor} "
-                f"cycles/bit, {len(self.sources)} source(s)")
+                f"cycles/bit, {len(self.sources)} source(s)" +
+                "".join(f", output {lb.output} looped to input {lb.channel} ({lb.delay_ps} ps)"
+                        for lb in self.loopbacks))
 
     def status(self):
         """Counters of the running simulator: cycles, cycles_per_second, bytes_in, bytes_out..."""

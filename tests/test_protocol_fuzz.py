@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
 from qnu import wire
 from qnu.gateware.node import RX_BUFFER
-from qnu.regmap import register_map
+from qnu.gateware.node import Node
+from qnu.regmap import Features, register_map
 from qnu.sim.harness_build import HarnessBuildError
 from qnu.sim.protocol_model import COUNTERS, FrameSplitter, NodeModel
 from qnu.sim.virtual_board import VirtualBoard
@@ -33,7 +34,8 @@ from qnu.wire import END, ESC, ESC_END, ESC_ESC, Command, ErrorCode, Reply
 
 CHANNELS = 4
 DIVISOR = 8                 # 12.5 Mbaud at 100 MHz: short simulated waits
-REGMAP = register_map(CHANNELS)
+FEATURES = Features(outputs=1)
+REGMAP = register_map(CHANNELS, FEATURES)
 ADDRESSES = sorted(r.address for r in REGMAP)
 RW = [r.address for r in REGMAP if r.access == "rw"]
 REPLY_TIMEOUT = 5.0         # seconds of wall time; an example takes well under 0.5 s
@@ -134,7 +136,11 @@ def connect(board):
 
 @pytest.fixture(scope="module")
 def node():
-    board = VirtualBoard(backend="verilator", channels=CHANNELS, divisor=DIVISOR)
+    # the features the model knows: one output, no sequencer or attempt loop (their
+    # registers and SCHEDULE are tested in gateware/outputs against their own model)
+    node = Node(channels=CHANNELS, samples_per_cycle=4, clock_hz=100_000_000, uart_divisor=DIVISOR,
+                features=FEATURES)
+    board = VirtualBoard(backend="verilator", channels=CHANNELS, divisor=DIVISOR, node=node)
     try:
         board.start()
         missing = None

@@ -5,7 +5,7 @@
 // every byte goes through the real gateware UART and protocol engine.
 //
 //   vboard --pty-fd FD --divisor D [--reset-cycles R] [--max-cycles N]
-//          [--max-seconds S] [--poll-cycles P]
+//          [--max-seconds S] [--poll-cycles P] [--loopback OUT:IN:TICKS ...]
 //
 // Stimulus (stdin), all little-endian (written by qnu.sim.stream):
 //   header  : "QNUSTIM1", u32 word_bytes, u32 0
@@ -20,6 +20,12 @@
 // pty master are sent on `uart_rx`; `uart_tx` is sampled mid-bit and every
 // byte with a good stop bit is written to the pty master. The pty is served
 // every `poll-cycles` cycles (default 256), never blocking.
+//
+// Loopback (a cable): trigger output OUT drives tagger input IN, TICKS fine
+// ticks later, ORed with IN's stimulus. The output word on the `triggers`
+// port during cycle c holds ticks c*N .. c*N+N-1 (bit 0 first); the input
+// word captured at the end of cycle c holds the same ticks, so a cable of 0
+// ticks shows tick t of the output in tick t of the input.
 //
 // Status (stdout), one line, on SIGUSR1 ("status ...") and at exit ("final ..."):
 //   cycles=N seconds=S cycles_per_second=R bytes_in=N bytes_out=N pulses=N
@@ -42,9 +48,13 @@
 #include <sys/prctl.h>
 #include <type_traits>
 #include <unistd.h>
+#include <vector>
 
 #ifndef SAMPLE_BITS
 #error "compile with -DSAMPLE_BITS=<channels * samples per cycle>"
+#endif
+#ifndef SAMPLES_PER_CYCLE
+#error "compile with -DSAMPLES_PER_CYCLE=<N>"
 #endif
 static const int WORD_BYTES = (SAMPLE_BITS + 7) / 8;
 static const size_t OUT_LIMIT = 1 << 20;    // bytes held for a pty nobody reads
@@ -124,10 +134,25 @@ static void set_word(T& port, const uint8_t* w) {
     }
 }
 
+// Bit `i` of a port, whatever C type Verilator chose for it.
+template <typename T>
+static unsigned get_bit(const T& port, int i) {
+    if constexpr (std::is_integral_v<T>) return (unsigned)((uint64_t)port >> i) & 1;
+    else return (port[i / 32] >> (i % 32)) & 1;
+}
+
+// A cable from a trigger output to a tagger input, delayed by whole ticks.
+struct Loop {
+    int out = 0, in = 0;
+    uint64_t delay = 0;
+    std::vector<uint8_t> ring;      // output bit of tick t at ring[t % size]
+};
+
 struct Args {
     int pty_fd = -1, divisor = 0, reset_cycles = 4, poll_cycles = 256;
     uint64_t max_cycles = UINT64_MAX;
     double max_seconds = 0;
+    std::vector<Loop> loops;
 };
 
 static Args parse(int argc, char** argv) {
@@ -142,6 +167,16 @@ static Args parse(int argc, char** argv) {
         else if (k == "--poll-cycles") a.poll_cycles = atoi(v);
         else if (k == "--max-cycles") a.max_cycles = strtoull(v, nullptr, 10);
         else if (k == "--max-seconds") a.max_seconds = atof(v);
+        else if (k == "--loopback") {
+            Loop l;
+            unsigned long long d = 0;
+            if (sscanf(v, "%d:%d:%llu", &l.out, &l.in, &d) != 3 || l.out < 0 || l.in < 0 ||
+                (l.in + 1) * SAMPLES_PER_CYCLE > SAMPLE_BITS)
+                die(("bad --loopback " + std::string(v) + " (OUT:IN:TICKS)").c_str());
+            l.delay = d;
+            l.ring.assign(d + 2 * SAMPLES_PER_CYCLE, 0);
+            a.loops.push_back(l);
+        }
         else die(("unknown option " + k).c_str());
     }
     if (a.pty_fd < 0 || a.divisor < 2 || a.poll_cycles < 1) die("need --pty-fd and --divisor >= 2");
@@ -200,9 +235,13 @@ int main(int argc, char** argv) {
         fflush(stdout);
     };
 
+    const int N = SAMPLES_PER_CYCLE;
+    uint8_t held_word[WORD_BYTES + 8] = {};     // the stimulus word in force
     while (!stop_flag) {
+        bool changed = false;
         while (cycle == next_cycle) {
-            set_word(top->samples, next_word);
+            memcpy(held_word, next_word, WORD_BYTES);
+            changed = true;
             if (!stim.next(next_cycle, next_word)) {
                 if (stop_flag) break;
                 next_cycle = UINT64_MAX;
@@ -211,6 +250,25 @@ int main(int argc, char** argv) {
             }
         }
         if (stop_flag) break;
+        if (args.loops.empty()) {
+            if (changed) set_word(top->samples, held_word);
+        } else {
+            // the cables: this cycle's output ticks in, the delayed ticks ORed onto the inputs
+            uint8_t word[WORD_BYTES + 8];
+            memcpy(word, held_word, WORD_BYTES);
+            for (Loop& l : args.loops) {
+                size_t size = l.ring.size();
+                for (int i = 0; i < N; i++) {
+                    uint64_t t = cycle * N + i;
+                    l.ring[t % size] = get_bit(top->triggers, l.out * N + i);
+                    if (t >= l.delay && l.ring[(t - l.delay) % size]) {
+                        int bit = l.in * N + i;
+                        word[bit / 8] |= 1u << (bit % 8);
+                    }
+                }
+            }
+            set_word(top->samples, word);
+        }
 
         // host -> node, one bit time after another
         if (rx_bits) {
