@@ -213,7 +213,7 @@ def test_read_events_without_streaming(dev, node):
 
 
 def test_record_needs_a_limit(dev):
-    with pytest.raises(ValueError, match="duration_s or max_tags"):
+    with pytest.raises(ValueError, match="duration_s, max_tags or until"):
         dev.record()
 
 
