@@ -17,7 +17,7 @@ __all__ = ["LEAD_CYCLES", "QUEUE_LATENCY_CYCLES", "SequencerModel", "SequencerRe
            "AttemptModel", "AttemptResult", "PatternPulse", "intervals_of", "words", "ps_events"]
 
 #: decisions are planned this many cycles ahead of the output port
-LEAD_CYCLES = 2
+LEAD_CYCLES = 3
 #: an event pushed in cycle p is first compared with its tick in cycle p + 2
 #: (the queue's write, then its read register)
 QUEUE_LATENCY_CYCLES = 2

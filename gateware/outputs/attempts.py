@@ -162,8 +162,9 @@ class AttemptLoop(wiring.Component):
                 m.d.sync += due.eq(due - n)
             with m.If(self.start):
                 m.d.sync += armed.eq(0)
+            # the decision, registered: the pulse logic starts from flip-flops
             gen = m.submodules[f"pulse{i}"] = PulseGenerator(n)
-            m.d.comb += [gen.fire.eq(fire_new | fire_old),
+            m.d.sync += [gen.fire.eq(fire_new | fire_old),
                          gen.offset.eq(Mux(fire_new, fresh[:lg], due[:lg])),
                          gen.width.eq(entry.width)]
             for out in range(self.outputs):

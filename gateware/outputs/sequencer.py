@@ -90,8 +90,9 @@ class Sequencer(wiring.Component):
                 fire.eq(fifo.r_rdy & ~diff[-1] & (diff[:TIME_WIDTH] < n)),
                 fifo.r_en.eq(late | fire),
             ]
+            # the decision, registered: the waveform logic starts from flip-flops
             wave = m.submodules[f"wave{lane}"] = LevelAndPulse(n)
-            m.d.comb += [wave.fire.eq(fire), wave.offset.eq(diff[:max(1, (n - 1).bit_length())]),
+            m.d.sync += [wave.fire.eq(fire), wave.offset.eq(diff[:max(1, (n - 1).bit_length())]),
                          wave.action.eq(head.action), wave.width.eq(head.width)]
             m.d.sync += self.samples[lane].eq(wave.samples)
             lates.append(late)

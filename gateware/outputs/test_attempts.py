@@ -59,7 +59,8 @@ def check(outputs, n, *, now0=0, start_cycle=5, cycles=400, **kw):
                                           host_stop_cycle=host_stop, **model_kw)
     assert starts == expect.starts
     for k in range(outputs):
-        firsts = [now0 + n * (c - 1 + LEAD_CYCLES) for c in range(1, cycles)]
+        # the block's word in cycle c is on the node's port in cycle c + 1, whose span starts there
+        firsts = [now0 + n * (c + 1) for c in range(1, cycles)]
         want = words(expect.waveforms[k], firsts, n)
         seen = [got[c][k] for c in range(1, cycles)]
         assert seen == want, f"output {k}: first difference at cycle {next(i for i in range(len(want)) if seen[i] != want[i]) + 1}"

@@ -51,12 +51,12 @@ def check(outputs, n, pushes, now, depth=64):
     model = SequencerModel(outputs, n)
     expect = model.run(accepted, now)
     plan = model.plan_ticks(now)
-    # the word seen in cycle c was decided in cycle c - 1, for its planned span
-    firsts = [plan[c - 1] for c in range(2, len(now))]
+    # the word seen in cycle c was decided in cycle c - 2 (then registered twice), for its planned span
+    firsts = [plan[c - 2] for c in range(3, len(now))]
     for k in range(outputs):
         want = words(expect.waveforms[k], firsts, n)
-        seen = [got[c][k] for c in range(2, len(now))]
-        assert seen == want, f"output {k}: first difference at cycle {next(i for i in range(len(want)) if seen[i] != want[i]) + 2}"
+        seen = [got[c][k] for c in range(3, len(now))]
+        assert seen == want, f"output {k}: first difference at cycle {next(i for i in range(len(want)) if seen[i] != want[i]) + 3}"
     assert final["played"] == len(expect.played)
     assert final["late"] == len(expect.late)
     if expect.late:

@@ -9,8 +9,10 @@ from qnu.wire import MAX_PULSE_WIDTH, OutputAction
 __all__ = ["PulseGenerator", "LevelAndPulse", "LEAD_CYCLES"]
 
 #: cycles between a block's decision on ``now`` and its word at the node's
-#: ``outputs`` port: the block's word register, then the output multiplexer's
-LEAD_CYCLES = 2
+#: ``outputs`` port: the decision's register (so that no carry chain of the
+#: decision feeds the waveform logic's), the block's word register, then the
+#: output multiplexer's
+LEAD_CYCLES = 3
 
 
 def _pulse_bits(m, n, fire, offset, width, left):
