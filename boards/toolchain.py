@@ -6,6 +6,7 @@ already set at the YoWASP build of the tool, so a plain ``pip install`` is
 a complete toolchain; set a variable yourself to use a native build.
 """
 
+from qnu.errors import QnuError
 import os
 import shutil
 import sys
@@ -34,7 +35,7 @@ _PACKAGES = {
 }
 
 
-class ToolchainError(Exception):
+class ToolchainError(QnuError):
     """A tool QNU needs is not installed."""
 
 

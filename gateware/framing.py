@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from qnu import wire
 
-__all__ = ["FrameReceiver", "FrameTransmitter", "body_byte", "frame_info", "header_layout",
+__all__ = ["FrameReceiver", "FrameTransmitter", "FrameArbiter", "body_byte", "frame_info", "header_layout",
            "RxStatus", "HEADER_BYTES"]
 
 HEADER_BYTES = 5            # kind, seq, and the first three payload bytes are kept in registers
@@ -185,4 +185,40 @@ class FrameTransmitter(wiring.Component):
                 with m.If(free):
                     m.d.sync += emit(wire.END)
                     m.next = "IDLE"
+        return m
+
+
+class FrameArbiter(wiring.Component):
+    """Whole frames of body bytes from ``count`` sources onto one output, a frame
+    at a time: when the output is free, the lowest-numbered source with a byte
+    waiting takes it until its ``last`` byte has gone (the node's replies are
+    source 0, so they go before its EVENTS frames)."""
+
+    def __init__(self, count):
+        self.count = count
+        super().__init__({
+            **{f"source{i}": In(stream.Signature(body_byte)) for i in range(count)},
+            "out": Out(stream.Signature(body_byte)),
+        })
+
+    def sources(self):
+        return [getattr(self, f"source{i}") for i in range(self.count)]
+
+    def elaborate(self, platform):
+        m = Module()
+        owner = Signal(range(self.count + 1))        # 0: none; i + 1: source i
+        sources = self.sources()
+        with m.If(owner == 0):
+            for i, src in reversed(list(enumerate(sources))):
+                with m.If(src.valid):
+                    m.d.sync += owner.eq(i + 1)
+        for i, src in enumerate(sources):
+            with m.If(owner == i + 1):
+                m.d.comb += [
+                    self.out.valid.eq(src.valid),
+                    self.out.payload.eq(src.payload),
+                    src.ready.eq(self.out.ready),
+                ]
+                with m.If(src.valid & self.out.ready & src.payload.last):
+                    m.d.sync += owner.eq(0)
         return m

@@ -10,7 +10,7 @@ from .core import TimingCore
 from .bramfifo import BufferedFIFO
 from .event import TIME_WIDTH
 from .uart import UARTReceiver, UARTTransmitter
-from .framing import FrameReceiver, FrameTransmitter
+from .framing import FrameArbiter, FrameReceiver, FrameTransmitter
 from .protocol import CommandEngine, COUNTED
 from .eventframer import EventFramer
 from .registers import RegisterBank
@@ -233,20 +233,8 @@ class Node(wiring.Component):
         tx = m.submodules.uart_tx = UARTTransmitter(self.uart_divisor)
         connect(m, tx_frames.bytes_out, tx.data)
         m.d.comb += self.uart_tx.eq(tx.tx)
-        owner = Signal(2)           # 0: none, 1: engine, 2: framer
-        sources_tx = {1: engine.reply, 2: framer.body}
-        with m.If(owner == 0):
-            with m.If(engine.reply.valid):
-                m.d.sync += owner.eq(1)
-            with m.Elif(framer.body.valid):
-                m.d.sync += owner.eq(2)
-        for key, src in sources_tx.items():
-            with m.If(owner == key):
-                m.d.comb += [
-                    tx_frames.body.valid.eq(src.valid),
-                    tx_frames.body.payload.eq(src.payload),
-                    src.ready.eq(tx_frames.body.ready),
-                ]
-                with m.If(src.valid & tx_frames.body.ready & src.payload.last):
-                    m.d.sync += owner.eq(0)
+        arbiter = m.submodules.tx_arbiter = FrameArbiter(2)
+        connect(m, engine.reply, arbiter.source0)
+        connect(m, framer.body, arbiter.source1)
+        connect(m, arbiter.out, tx_frames.body)
         return m

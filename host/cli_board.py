@@ -19,8 +19,7 @@ def _board(name):
 
 
 def _build(args):
-    from qnu.boards.build import build, BuildError, TimingNotMet
-    from qnu.boards.toolchain import ToolchainError
+    from qnu.boards.build import build, TimingNotMet
     try:
         board = _board(args.board)
         board.phy(args.phy)     # an unknown PHY fails before any tool runs
@@ -33,7 +32,7 @@ def _build(args):
         print(error.report.format())
         _fail("build", "timing not met: " + "; ".join(
             f"{c.domain} {c.achieved_mhz:.2f} MHz < {c.target_mhz:g} MHz" for c in error.report.failing()))
-    except (BuildError, ToolchainError, ValueError) as error:
+    except ValueError as error:        # (a BuildError or ToolchainError is a QnuError: main reports it)
         _fail("build", error)
     print(report.format())
 
@@ -56,8 +55,7 @@ def add_build(sub):
 
 def _flash(args):
     from qnu.boards.build import default_build_dir
-    from qnu.boards.flash import flash, FlashError
-    from qnu.boards.toolchain import ToolchainError
+    from qnu.boards.flash import flash
     try:
         board = _board(args.board)
         phy = args.phy or board.default_phy
@@ -66,7 +64,7 @@ def _flash(args):
             extension = "bin" if board.family == "ice40" else "bit"
             bitstream = default_build_dir(board, phy) / f"qnu_{board.name}.{extension}"
         output = flash(board, bitstream, to_flash=args.flash)
-    except (FlashError, ToolchainError, ValueError) as error:
+    except ValueError as error:        # (FlashError and ToolchainError are QnuErrors: main reports them)
         _fail("flash", error)
     print(output.strip())
     print(f"programmed {board.name} {'flash' if args.flash else 'SRAM'} with {bitstream}")

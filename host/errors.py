@@ -2,20 +2,12 @@
 
 import errno
 
+from qnu.errors import QnuError
 from qnu.wire import ErrorCode
 
 __all__ = ["QnuError", "PortError", "LinkTimeout", "LinkLost", "CrcErrors", "VersionMismatch",
            "DeviceError", "TimeChangeRefused", "AccessError", "UnknownRegister", "SequencerLate",
            "SequencerFull", "AttemptsRefused"]
-
-
-class QnuError(Exception):
-    """Base of every error the host library raises on purpose.
-
-    ``partial`` holds the TagBlocks received before the error when it
-    interrupted a recording (None otherwise), so no tag is lost with it.
-    """
-    partial = None
 
 
 class PortError(QnuError):

@@ -5,6 +5,7 @@ keyed by the Verilog, the harness source, the Verilator version and the
 flags, so a design is compiled once and reused by every later run.
 """
 
+from qnu.errors import QnuError
 import contextlib
 import fcntl
 import hashlib
@@ -29,7 +30,7 @@ VERILATOR_FLAGS = ["--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x
 CXX_FLAGS = "-O2 -std=c++17"
 
 
-class HarnessBuildError(RuntimeError):
+class HarnessBuildError(QnuError, RuntimeError):
     pass
 
 

@@ -45,6 +45,7 @@ for cocotb's runner). Verilator also builds these netlists (with
 core on two busy cores.
 """
 
+from qnu.errors import QnuError
 import contextlib
 import fcntl
 import hashlib
@@ -75,7 +76,7 @@ FAMILIES = ("ice40", "ecp5")
 _SCHEME = 1
 
 
-class NetlistError(Exception):
+class NetlistError(QnuError):
     """Synthesis failed, or the netlist needs a cell model that is missing."""
 
 

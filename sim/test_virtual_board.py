@@ -28,6 +28,9 @@ def test_board_answers_identify_on_a_pty(backend, figures):
         assert board.path.startswith("/dev/pts/")
         with Link.open(board.path, timeout=30) as link:
             payload = link.request(wire.Command.IDENTIFY)
+            # no gearbox: inputs and outputs run, no errors, as registers.md gives the reset value
+            phy_status, = link.read(0x0010, 1)
+        assert phy_status == 0b0011
         info = wire.IdentifyInfo.unpack(payload)
         assert info.magic == wire.MAGIC
         assert (info.channels, info.samples_per_cycle, info.clock_hz) == (4, 4, 100_000_000)

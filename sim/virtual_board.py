@@ -10,6 +10,7 @@ harness, millions of cycles per second) and ``amaranth`` (portable, slow).
         board.serve_forever()
 """
 
+from qnu.errors import QnuError
 import os
 import signal
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ DEFAULT_DIVISOR = 8     # clock cycles per UART bit: a fast link keeps simulated
 DEFAULT_CABLE_PS = 5_000     # a loopback cable's default delay: about 1 m of coax
 
 
-class BoardError(RuntimeError):
+class BoardError(QnuError, RuntimeError):
     """The virtual board could not start, or its simulator died."""
 
 

@@ -201,7 +201,9 @@ int main(int argc, char** argv) {
     Stimulus stim;
     stim.header();
 
-    // reset, inputs idle
+    // reset, inputs idle; no gearbox: the front end runs, without errors
+    // (phy_status: inputs_running, outputs_running)
+    top->phy_status = 0b0011;
     top->uart_rx = 1;
     top->rst = 1;
     for (int i = 0; i < args.reset_cycles; i++) {
