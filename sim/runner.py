@@ -12,7 +12,7 @@ from qnu.gateware import TimingCore
 from .hdl import write_verilog
 from .toolchain import simulator_env
 
-__all__ = ["CoreBuild", "BUILD_ROOT"]
+__all__ = ["CoreBuild", "SequencerBuild", "BUILD_ROOT"]
 
 BUILD_ROOT = Path(os.environ.get("QNU_BUILD", Path.cwd() / "build"))
 TOPLEVEL = "qnu_core"
@@ -60,8 +60,12 @@ class CoreBuild:
             self._build()
         return self
 
+    def design(self):
+        """The component to simulate."""
+        return TimingCore(**self.params, **self.core_args)
+
     def _build(self):
-        core = TimingCore(**self.params, **self.core_args)
+        core = self.design()
         source = self.dir / f"{TOPLEVEL}.v"
         fresh = self.dir / "fresh.v"
         write_verilog(core, fresh, name=TOPLEVEL)
@@ -95,3 +99,23 @@ class CoreBuild:
                                  testcase=testcase, build_dir=self.dir / "sim",
                                  test_dir=test_dir or self.dir / "run", extra_env=env, seed=seed,
                                  timescale=("1ns", "1ps"))
+
+
+class SequencerBuild(CoreBuild):
+    """The output sequencer (:class:`qnu.gateware.outputs.Sequencer`), for sim/tb/sequencer_tb.py."""
+
+    def __init__(self, simulator, *, outputs, samples_per_cycle, depth):
+        self.simulator = simulator
+        self.params = dict(outputs=outputs, samples_per_cycle=samples_per_cycle, depth=depth)
+        self.core_args = {}
+        self.netlist = None
+        self.name = f"sequencer-{simulator}-n{samples_per_cycle}-o{outputs}-d{depth}"
+        self.dir = BUILD_ROOT / "cocotb" / self.name
+        self._runner = None
+
+    def design(self):
+        from qnu.gateware.outputs import Sequencer
+        return Sequencer(**self.params)
+
+    def test(self, testcase, *, seed=1, **kw):
+        return super().test(testcase, test_module="qnu.sim.tb.sequencer_tb", seed=seed, **kw)
