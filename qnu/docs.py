@@ -52,15 +52,22 @@ def _register_row(reg, name=None, address=None):
     reset = "constant" if reg.source.startswith("const:") else f"{reg.reset:#x}"
     if reg.name == "magic":
         reset = f"{regmap.MAGIC:#010x}"
+    elif reg.name.startswith("pulse_period_"):
+        # the gateware's reset is one second of ticks, which depends on the node's clock
+        reset = "one second: the low word of clock_hz x samples_per_cycle" if reg.name.endswith("lo") \
+            else "its high word (0 below 4.29 G ticks per second)"
     return [address or f"`{reg.address:#06x}`", f"`{name or reg.name}`", reg.access, reg.width, reset,
             fields, reg.doc]
 
 
-def render_registers(channels=DOCUMENTED_CHANNELS):
-    """docs/registers.md for a node of ``channels`` channels."""
-    rmap = regmap.register_map(channels)
+DOCUMENTED_FEATURES = regmap.Features(outputs=2, sequencer=True, attempts=True)
+
+
+def render_registers(channels=DOCUMENTED_CHANNELS, features=DOCUMENTED_FEATURES):
+    """docs/registers.md for a node of ``channels`` channels and ``features``."""
+    rmap = regmap.register_map(channels, features)
     header = ["address", "name", "access", "width", "reset", "fields", "description"]
-    globals_ = [r for r in rmap if r.channel is None]
+    globals_ = [r for r in rmap if r.channel is None and r.address < regmap.CHANNEL_BASE]
     block = [r for r in rmap if r.channel == 0]
     out = [_GENERATED.format(source="regmap.py"), "# Register map\n",
            "Registers are 32 bits wide at 16-bit word addresses; bits above a register's width read as 0 "
@@ -84,8 +91,50 @@ def render_registers(channels=DOCUMENTED_CHANNELS):
                   [[f"`{r.address:#06x}`", f"`{r.name}`", r.access] for r in rmap if r.channel is not None]),
            "\nThe event and lost counters wrap at 2^32: the host takes differences modulo 2^32. A channel's "
            "delay and dead time are in fine ticks (see `clock_hz` and `samples_per_cycle`); the node applies "
-           "a dead time of at least one system cycle.\n"]
+           "a dead time of at least one system cycle.\n",
+           *_feature_sections(rmap, header, features)]
     return _join(out)
+
+
+def _feature_sections(rmap, header, features):
+    """The outputs', sequencer's and attempt loop's register blocks (which exist is in `features`)."""
+    def rows(lo, hi):
+        return [_register_row(r) for r in rmap if lo <= r.address < hi]
+    out = ["\n## Trigger outputs\n",
+           "Which blocks below a node has is in its `features` register: how many trigger outputs, and "
+           "whether it has the sequencer and the attempt loop (a small board's node may have neither, "
+           "and its outputs may all carry the pulse, with no `out<k>_ctrl`). Output *k* has a block at "
+           f"`OUTPUTS_BASE + k * OUTPUT_STRIDE` = `{regmap.OUTPUTS_BASE:#06x} + k * {regmap.OUTPUT_STRIDE:#x}`. "
+           f"For example, a node with {features.outputs} outputs:\n",
+           _table(header, rows(regmap.OUTPUTS_BASE, 0x10000)),
+           "\nOutput 0 carries the timebase's pulse out of reset, the others the sequencer. A source the "
+           "node does not have is refused (BAD_VALUE).\n",
+           "\n## Sequencer\n",
+           f"At `SEQUENCER_BASE` = `{regmap.SEQUENCER_BASE:#06x}`. Events are queued with the SCHEDULE "
+           "command ([protocol](protocol.md)); every event sent is counted once in `seq_played`, "
+           "`seq_late` or `seq_refused`.\n",
+           _table(header, rows(regmap.SEQUENCER_BASE, regmap.ATTEMPTS_BASE)),
+           "\n## Attempt loop\n",
+           f"At `ATTEMPTS_BASE` = `{regmap.ATTEMPTS_BASE:#06x}`; its pattern of {regmap.PATTERN_ENTRIES} pulses "
+           f"at `PATTERN_BASE + 2i` = `{regmap.PATTERN_BASE:#06x} + 2i` (`att_pat<i>_offset`, "
+           "`att_pat<i>_ctrl`), so the whole pattern is one burst. Write the settings first, then "
+           "`att_ctrl`; a start the loop cannot run (a period under one core cycle, an enabled pulse that "
+           "does not end within the period, an output or input the node lacks) is refused with BAD_VALUE.\n",
+           _table(header, rows(regmap.ATTEMPTS_BASE, regmap.PATTERN_BASE + 2)),
+           "\n## Rules\n",
+           "- A WRITE burst is checked register by register in address order; the first register that "
+           "cannot take its value decides the ERROR (BAD_ADDRESS, READ_ONLY or BAD_VALUE, detail its "
+           "address) and nothing of the burst is applied. Bits above a register's width are ignored on write, "
+           "except where a register checks the whole word: `time_cmd` (only 1 or 2), `pulse_period_lo` (at "
+           "least 1024 with a zero high word), `seq_ctrl`, `att_ctrl`, `att_stop`, `att_pat<i>_ctrl` and "
+           "`out<k>_ctrl`, which refuse values they cannot act on with BAD_VALUE.\n"
+           "- The time-step argument of `time_cmd` 2 is the 64-bit two's-complement value "
+           "`time_arg_hi:time_arg_lo`.\n"
+           "- `err_address`, `err_read_only` and `err_value` count refused frames, not registers.\n"
+           f"- A READ or WRITE burst covers at most {wire.MAX_BURST} consecutive addresses that all exist; the "
+           "longest run in this map is the attempt loop's pattern. A burst over a gap is refused "
+           "(BAD_ADDRESS at the first missing address).\n"]
+    return out
 
 
 # --- protocol.md: worked examples -------------------------------------------------
@@ -240,7 +289,8 @@ _COMMANDS = {
     Command.IDENTIFY: ("none", "OK: the IDENTIFY payload below"),
     Command.READ: ("address u16, count u8 (1 to MAX_BURST)", "OK: count x u32, the registers from address on"),
     Command.WRITE: ("address u16, count u8 (1 to MAX_BURST), count x u32", "OK, empty"),
-    Command.READ_EVENTS: ("none", "one EVENTS frame (possibly with no records); an ERROR if refused"),
+    Command.READ_EVENTS: ("none", "one EVENTS frame (possibly with no records); ERROR BAD_LENGTH if the "
+                                  "frame has a payload (or BAD_CRC)"),
     Command.STREAM: ("u8: 1 starts streaming EVENTS frames, 0 stops", "OK, empty"),
     Command.SCHEDULE: ("reserved u16 (0), count u8 (1 to MAX_SCHEDULE), count x (time_lo u32, time_hi u32, "
                        "control u32)", "OK, empty (only a node whose `features` has `sequencer`)"),
@@ -330,7 +380,11 @@ def render_protocol():
                  "first record index u32, then records (section 7)"]]),
         "\nREAD returns 0 for a write-only register. `time_lo` and `time_hi` should be read in one burst: "
         "reading `time_lo` latches `time_hi`. STREAM 1 makes the node send EVENTS frames whenever it has "
-        "records; STREAM 0 stops it (a frame under way is finished, and may follow the OK).\n",
+        "records; STREAM 0 stops it (a frame under way is finished, and may follow the OK). Records still "
+        "queued in the node at STREAM 0 stay there: READ_EVENTS (or the next STREAM 1) fetches them.\n",
+        "While streaming, a READ_EVENTS reply is an EVENTS frame like the streamed ones and its seq counts "
+        "EVENTS frames, so it cannot be told apart by seq: a client that streams does not need "
+        "READ_EVENTS, and one that polls with READ_EVENTS does not stream.\n",
         "### IDENTIFY reply payload\n",
         f"`struct` format `{wire.IDENTIFY_FORMAT}`, "
         f"{struct.calcsize(wire.IDENTIFY_FORMAT)} bytes. The magic and protocol version come first in every "
@@ -386,8 +440,9 @@ def render_protocol():
                  "V >> 7 is 0; sets the base. Opens every frame that has records and follows any step "
                  "backwards of the time. Not an event."],
                 ["other", "-", "-", "malformed: the frame cannot be decoded"]]),
-        f"\nThe wire carries channels 0 to {wire.WIRE_CHANNELS - 1}. Records are in the order events "
-        "happened; timestamps are non-decreasing except after the time is loaded or stepped back. A "
+        f"\nThe wire carries channels 0 to {wire.WIRE_CHANNELS - 1}. Records are in the order of their "
+        "timestamps, which include each channel's delay (so an event of a delayed channel may follow a later "
+        "edge of another); timestamps are non-decreasing except after the time is loaded or stepped back. A "
         "timestamp of *s* ticks means the edge came after sample *s* - 1 and at or before sample *s*; the "
         "host library reports the middle of that bin, (*s* - 1/2) x tick, in integer picoseconds. An "
         f"EVENTS payload holds at most MAX_EVENTS_PAYLOAD = {wire.MAX_EVENTS_PAYLOAD} bytes of records "

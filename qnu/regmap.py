@@ -156,8 +156,8 @@ _GLOBAL = [
                                            "FPGA's) refuses it (BAD_VALUE) while events tagged before its "
                                            "previous time change are still queued.", (), ""),
     ("pulse_period_lo", 0x000D, "rw", 32, 0, "Pulse-per-period output period in fine ticks, low word "
-                                            "(resets to one second: the node's reset value replaces the 0 "
-                                            "given here). Below 1024 ticks it is refused (BAD_VALUE).", (), ""),
+                                            "(resets to one second). Below 1024 ticks it is refused "
+                                            "(BAD_VALUE).", (), ""),
     ("pulse_period_hi", 0x000E, "rw", 32, 0, "Pulse period, high word.", (), ""),
     ("pulses_missed",  0x000F, "ro", 32, 0, "Pulses not produced while the pulse phase was recomputed.", (), "pulses_missed"),
     ("phy_status",     0x0010, "ro", 4, 0b0011, "The board's sample front end: its PHYs and gearboxes.",
