@@ -46,7 +46,10 @@ class UartHost:
         raise TimeoutError("no reply")
 
 
-def run(bench, samples=None, **node_args):
+def run(bench, samples=None, *, monitors=(), **node_args):
+    """Simulate a Node (this module's defaults, overridden by ``node_args``) with ``bench(ctx,
+    dut, host)`` as the main testbench; ``samples(dut)`` and each ``monitor(dut)`` give
+    background testbenches."""
     args = dict(channels=CHANNELS, samples_per_cycle=N, clock_hz=10_000_000, uart_divisor=DIVISOR,
                 build_id=0xB01D)
     dut = Node(**{**args, **node_args})
@@ -60,8 +63,8 @@ def run(bench, samples=None, **node_args):
     sim.add_clock(1e-7)
     sim.add_testbench(main)
     sim.add_testbench(host.listen, background=True)
-    if samples:
-        sim.add_testbench(samples(dut), background=True)
+    for background in ([samples] if samples else []) + list(monitors):
+        sim.add_testbench(background(dut), background=True)
     sim.run()
 
 

@@ -128,26 +128,23 @@ def test_qnu_tags_records_from_the_virtual_board(tmp_path, capsys):
     assert row[4] == "kHz" and 95 <= rate_khz <= 110, text
 
 
-def test_calibrate_measures_a_loop_to_the_tick(tmp_path):
-    """A periodic source in step with the pulse period stands in for the looped trigger
-    output (the simulated board has no output-to-input wire): the calibration gives its
-    phase as the model tags it, and a channel of random pulses is refused, not averaged."""
+def test_calibrate_measures_a_loop_to_the_tick():
+    """Trigger output 0 (the pulse per period) cabled to input 2, 12.5 ns: the calibration
+    gives the cable plus the pulse's output latency, one core cycle (the pulse leaves in
+    the word after the cycle the timebase marks it in; docs/architecture.md); a channel
+    of random pulses is refused, not averaged."""
     from qnu.host.calibrate import CalibrationError, calibrate_loopback
+    from qnu.sim.virtual_board import Loopback
 
-    period_ps = 40_000_000
-    sources = [parse_source("2:periodic:period=40us,phase=73300ps,width=20ns"),
-               parse_source("1:poisson:rate=2e5,width=4ns")]
-    with VirtualBoard(backend="verilator", seed=5, divisor=8, edge_log=tmp_path / "edges.txt",
-                      sources=sources) as vb, Device(vb.path, timeout=5.0) as dev:
+    period_ps, cable_ps = 40_000_000, 12_500
+    sources = [parse_source("1:poisson:rate=2e5,width=4ns")]
+    with VirtualBoard(backend="verilator", seed=5, divisor=8, sources=sources,
+                      loopbacks=[Loopback(0, 2, cable_ps)]) as vb, Device(vb.path, timeout=5.0) as dev:
         loop = calibrate_loopback(dev, 2, period_ps=period_ps, timeout_s=60)
         with pytest.raises(CalibrationError, match="disagree"):
             calibrate_loopback(dev, 1, period_ps=period_ps, timeout_s=60)
-        period_ticks = dev.clock.to_ticks(period_ps)
         assert dev.pulse_period() == 100_000_000 * 4       # restored: the gateware's one second
         assert not dev.channel_config(2).enable
-    model = {2: ChannelSettings(rising=True, falling=False, delay=0, dead_time=0)}
-    events = expected_events(read_edge_log(tmp_path / "edges.txt"), model, bin_ps=dev.clock.bin_ps,
-                             samples_per_cycle=4)
-    want = {e.timestamp % period_ticks for e in events if e.channel == 2}
-    assert want == {loop.offset_ticks} and loop.spread_ticks == 0 and loop.pulses == 16
-    assert abs(loop.offset_ps - 73_300) <= dev.clock.bin_ps / 2
+    n = dev.info.samples_per_cycle
+    assert loop.offset_ticks == dev.clock.to_ticks(cable_ps) + n
+    assert loop.spread_ticks == 0 and loop.pulses == 16

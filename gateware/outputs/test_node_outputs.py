@@ -4,13 +4,11 @@ UART, trigger words at the node's port scored against the reference model."""
 import random
 
 from qnu import wire
-from qnu.gateware.test_node import UartHost, request, DIVISOR
-from qnu.gateware.node import Node
+from qnu.gateware.test_node import request, run as run_node
 from qnu.regmap import Features, OutputSource, register_map, StopReason
 from qnu.sim.sequencer_model import SequencerModel, AttemptModel, PatternPulse, words
 from qnu.wire import OutputAction as A, OutputEvent, Command, Reply, ErrorCode
 
-from amaranth.sim import Simulator
 
 N, CHANNELS, OUTPUTS = 2, 2, 4
 FEATURES = Features(outputs=OUTPUTS, sequencer=True, attempts=True)
@@ -18,26 +16,15 @@ REGS = register_map(CHANNELS, FEATURES)
 
 
 def run(bench, **node_args):
-    args = dict(channels=CHANNELS, samples_per_cycle=N, clock_hz=10_000_000, uart_divisor=DIVISOR,
-                features=FEATURES, queue_depth=16)
-    dut = Node(**{**args, **node_args})
-    host = UartHost(dut)
-    trace = []      # (now, [word per output]) per cycle
+    """Run ``bench`` on a Node with the outputs; the trace of (now, [word per output]) per cycle."""
+    trace = []
 
-    async def record(ctx):
-        async for _, _, now, *outs in ctx.tick().sample(dut.core.now, *(dut.triggers[k] for k in range(OUTPUTS))):
-            trace.append((now, outs))
-
-    async def main(ctx):
-        await ctx.tick().repeat(5)
-        await bench(ctx, dut, host)
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-7)
-    sim.add_testbench(main)
-    sim.add_testbench(host.listen, background=True)
-    sim.add_testbench(record, background=True)
-    sim.run()
+    def record(dut):
+        async def monitor(ctx):
+            async for _, _, now, *outs in ctx.tick().sample(dut.core.now, *(dut.triggers[k] for k in range(OUTPUTS))):
+                trace.append((now, outs))
+        return monitor
+    run_node(bench, monitors=[record], **{"features": FEATURES, "queue_depth": 16, "build_id": 0, **node_args})
     return trace
 
 
