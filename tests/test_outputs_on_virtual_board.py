@@ -90,14 +90,17 @@ def test_scheduled_events_come_back_at_their_ticks_and_late_ones_are_named():
         rng = np.random.default_rng(7)
         # rising edges at random ticks (a pulse of 3 ticks each, 16 ticks apart at least),
         # on every sample position of the word
-        ticks = now + 40_000 + np.cumsum(rng.integers(16, 400, size=60))
+        # (far enough ahead for the frames to arrive first: about 1000 cycles per event on this link)
+        ticks = now + 400_000 + np.cumsum(rng.integers(16, 400, size=60))
         assert set(ticks % 4) == {0, 1, 2, 3}
         events = [Pulse(0, int(t) * 2500, 7_500) for t in ticks]
         assert dev.sequencer.schedule(events) == len(events)
         # and one event already in the past: not played, counted, named
         late_tick = now - 100
         dev.sequencer.schedule([Edge(0, late_tick * 2500, rising=True)])
-        rec = dev.record(until=lambda: dev.sequencer.status().played >= len(events), poll_s=0.05)
+        deadline = time.monotonic() + 60
+        rec = dev.record(until=lambda: dev.sequencer.status().played >= len(events) or time.monotonic() > deadline,
+                         poll_s=0.05)
         with pytest.raises(SequencerLate, match="1 output event") as e:
             dev.sequencer.check()
         status = dev.sequencer.status()
