@@ -305,6 +305,8 @@ class NodeModel:
             command = Command(kind)
         except ValueError:
             return refuse(ErrorCode.UNKNOWN_COMMAND, kind, "unknown command")
+        if command == Command.SCHEDULE and not self.features.sequencer:
+            return refuse(ErrorCode.UNKNOWN_COMMAND, kind, "SCHEDULE to a node without a sequencer")
         name = command.name
 
         if command in (Command.IDENTIFY, Command.READ_EVENTS):

@@ -466,7 +466,9 @@ def test_well_formed_requests(node, figures):
     read-only targets, bad values, and good reads and writes (applied whole or not at all)."""
     strategy = pieces(good_frame, good_frame, st.builds(frame_of, good_write(), seqs),
                       st.builds(frame_of, bad_write(), seqs), events_frame)
-    fuzz(node, strategy, {c.name for c in ErrorCode if c != ErrorCode.BAD_CRC} | {"OK", "EVENTS"},
+    # (QUEUE_FULL needs a sequencer, which this node has not: gateware/outputs tests it)
+    unreachable = {ErrorCode.BAD_CRC, ErrorCode.QUEUE_FULL}
+    fuzz(node, strategy, {c.name for c in ErrorCode if c not in unreachable} | {"OK", "EVENTS"},
          figures, "well-formed requests")
 
 
@@ -535,7 +537,8 @@ BOUNDARIES = {
     "stream without its byte": _frame(Command.STREAM),
     "stream with two bytes": _frame(Command.STREAM, b"\x01\x00"),
     "kind 0x00": _frame(0x00),
-    "kind 0x06": _frame(0x06, b"\x01\x02\x03"),
+    "kind 0x07": _frame(0x07, b"\x01\x02\x03"),
+    "SCHEDULE to a node without a sequencer": _frame(0x06, b"\x00\x00\x01" + bytes(12)),
     "kind 0x80 (a reply kind)": _frame(0x80),
     "kind 0xff": _frame(0xFF, b"\x00" * 20),
     "longest body, unknown kind": _raw_body(bytes([0x77, 1]) + bytes(wire.MAX_REQUEST_BODY - 4)),
