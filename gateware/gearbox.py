@@ -311,27 +311,37 @@ class SampleNarrower(wiring.Component):
         m.d.comb += [q.w_data.eq(self.wide.as_value()),
                      q.w_en.eq(_writer_may_push(m, self._o, self._i))]
 
-        # output side: once started, pop a word every `ratio` cycles into a
-        # register (the LUT RAM read and the slot select are then in separate
-        # cycles, for a 200 MHz SCLK) and hand it out a narrow word at a
-        # time, earliest first
+        # output side: once started, pop a word every `ratio` cycles and hand it
+        # out a narrow word at a time, earliest first. For a 200 MHz SCLK with
+        # outputs spread over the chip, every step is a register: the LUT RAM
+        # read is registered beside the RAM (`fetched`), and each output lane
+        # keeps its own copies of the slot and the pop (registered from the
+        # shared ones, so all lanes move in lockstep) to load its word and pick
+        # its narrow word, so no net fans out from one flip-flop to every pin.
         reader = _SteadyReader(m, q, self._o)
         slot = Signal(range(self.ratio))
         pop = reader.started & (slot == self.ratio - 1)
         with m.If(reader.started):
             m.d[self._o] += slot.eq(Mux(slot == self.ratio - 1, 0, slot + 1))
-        word = Signal(wide_n * self.channels, reset_less=True)
-        loaded = Signal()           # `word` holds a word from the FIFO
-        with m.If(pop):
-            m.d[self._o] += [word.eq(q.r_data), loaded.eq(1)]
-        valid = Signal()            # `narrow` holds a word from the FIFO
-        m.d[self._o] += valid.eq(loaded)
+        fetched = Signal(wide_n * self.channels, reset_less=True)
+        m.d[self._o] += fetched.eq(q.r_data)     # the popped word, from the cycle after the pop
+        fetched_lanes = _lanes(fetched, self.channels, wide_n)
         # no reset on the output word (a small reset net in the fast domain):
         # it is all zeros until the first word is out
         narrow = Signal.like(self.narrow, reset_less=True)
-        lanes = _lanes(word, self.channels, wide_n)
+        loaded_lanes = []
         for c in range(self.channels):
-            m.d[self._o] += narrow[c].eq(Mux(loaded, lanes[c].word_select(slot, n), 0))
+            lane_slot = Signal(range(self.ratio), name=f"slot{c}", reset_less=True)
+            lane_pop = Signal(name=f"pop{c}", reset_less=True)
+            word = Signal(wide_n, name=f"word{c}", reset_less=True)
+            loaded = Signal(name=f"loaded{c}")          # `word` holds a word from the FIFO
+            m.d[self._o] += [lane_slot.eq(slot), lane_pop.eq(pop)]
+            with m.If(lane_pop):
+                m.d[self._o] += [word.eq(fetched_lanes[c]), loaded.eq(1)]
+            m.d[self._o] += narrow[c].eq(Mux(loaded, word.word_select(lane_slot, n), 0))
+            loaded_lanes.append(loaded)
+        valid = Signal()            # `narrow` holds a word from the FIFO
+        m.d[self._o] += valid.eq(loaded_lanes[0])
         for stage in range(PIPELINE - 1):      # the output word is the first stage
             registered = Signal.like(narrow, name=f"narrow_stage{stage}", reset_less=True)
             valid_registered = Signal(name=f"valid_stage{stage}")
