@@ -122,8 +122,15 @@ def render():
               "Status LEDs, in the order each board lists them (an RGB LED counts as three, red "
               "first): the first lights once the PLL has locked and the core left reset, the second "
               "toggles on each pulse of the timebase (once a second by default), the third lights for "
-              f"{LED_HOLD_S * 1e3:g} ms after each event. Trigger output 0 carries the timebase's pulse, "
-              f"{TRIGGER_WIDTH_S * 1e6:g} us wide, its rising edge on the fine tick where the period starts.",
+              f"{LED_HOLD_S * 1e3:g} ms after each event.",
+              "",
+              "Trigger outputs: out of reset, output 0 carries the timebase's pulse "
+              f"({TRIGGER_WIDTH_S * 1e6:g} us wide, its rising edge one core cycle after the fine tick where "
+              "the period starts) and the others the sequencer and the attempt loop, whose edges leave on "
+              "their fine tick; `out<k>_ctrl` selects each output's source (registers.md). The iCEBreaker's "
+              "one output carries the pulse only: its node has no room for the sequencer (see below). The "
+              "output PHY and the gearbox add a latency of their own, constant from power-up: `qnu calibrate` "
+              "measures the whole loop.",
               ""]
     for name in board_names():
         lines += _board_section(get_board(name))
@@ -147,7 +154,7 @@ def render():
         "OrangeCrab use IDDRX1F on the same 200 MHz SCLK: 2 samples per SCLK cycle, 8 per 50 MHz "
         "core cycle, 2.5 ns bins.",
         "- iCE40UP5K, 4 channels at 48 MHz (10.4 ns bins): not met. The iCEBreaker node has 2 "
-        "channels at 15 MHz (33.3 ns bins): it fills 98.5 % of the 5280 logic cells and 23 of the 30 "
+        "channels at 15 MHz (33.3 ns bins): it fills 5278 of the 5280 logic cells and 23 of the 30 "
         "block RAMs, and closes at about 16 MHz. Out of context (`tools/fit_report.py`), 3 channels "
         "take 112 % of the cells and 4 channels at 48 MHz 129 % and 32 block RAMs. What makes it fit "
         "at all: late stamps (64-bit queue entries, 4 block RAMs a channel instead of 9), counters in "
@@ -158,6 +165,11 @@ def render():
         "Four channels at 48 MHz need a different small node: the protocol logic (command engine, "
         "register bank, framer, UART framing, about 2000 cells) in a soft CPU or fewer registers, and "
         "32-bit time inside the fabric.",
+        "- Trigger outputs on the iCEBreaker: one, carrying the timebase's pulse, with no sequencer, "
+        "attempt loop or source register: the 2-channel node with its pulse output already takes 5278 "
+        "of the 5280 logic cells (at 16.2 MHz against 15 MHz), so the sequencer's queue logic and "
+        "comparators and the attempt loop's 12 pattern entries (each a 32-bit offset, a countdown and "
+        "a pulse generator) do not fit beside it. The ECP5 boards have 4 outputs with both.",
         "",
         "## The geared front ends: status and latency",
         "",
