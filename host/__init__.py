@@ -11,8 +11,8 @@ from qnu.host.errors import (AccessError, AttemptsRefused, CrcErrors, DeviceErro
                              QnuError, SequencerFull, SequencerLate, UnknownRegister, VersionMismatch)
 from qnu.host.sequencer import Edge, Pulse, SequencerStatus
 from qnu.regmap import OutputSource, StopReason
-from qnu.host.tags import Gap, Overflow, Recording, TagBlock, load_recording
-from qnu.host.units import TickClock
+from qnu.recording import Gap, Overflow, Recording, TagBlock, load_recording
+from qnu.units import TickClock
 
 __all__ = [
     "Device", "open_device", "ChannelConfig", "Counters", "CountRates",

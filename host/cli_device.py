@@ -11,7 +11,7 @@ import time
 from qnu.host.calibrate import calibrate_loopback
 from qnu.host.device import open_device
 from qnu.host.registers import field_values
-from qnu.host.tags import Recording
+from qnu.recording import Recording
 
 __all__ = ["SUBCOMMANDS", "add_info", "add_regs", "add_tags", "add_calibrate"]
 

@@ -17,8 +17,8 @@ from qnu.host.errors import DeviceError, LinkLost, QnuError, TimeChangeRefused, 
 from qnu.host.link import Link
 from qnu.host.registers import Registers, field_values
 from qnu.host.stream import BlockCollector, EventStream
-from qnu.host.tags import Recording
-from qnu.host.units import TickClock
+from qnu.recording import Recording
+from qnu.units import TickClock
 from qnu.regmap import Features, register_map
 from qnu.host.attempts import Attempts
 from qnu.host.outputs import Outputs

@@ -10,7 +10,7 @@ import numpy as np
 
 from qnu import wire
 from qnu.host.errors import QnuError
-from qnu.host.tags import Gap, Overflow, TagBlock
+from qnu.recording import Gap, Overflow, TagBlock
 
 __all__ = ["EventStream", "BlockCollector"]
 

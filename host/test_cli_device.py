@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qnu.host.cli import build_parser, main
-from qnu.host.tags import load_recording
+from qnu.recording import load_recording
 from qnu.wire import Record
 
 

@@ -7,7 +7,7 @@ from qnu.host import open_device
 from qnu.host.device import Device
 from qnu.host.errors import LinkLost, LinkTimeout, PortError, QnuError, TimeChangeRefused, VersionMismatch
 from qnu.host.link import Link
-from qnu.host.tags import Overflow, load_recording
+from qnu.recording import Overflow, load_recording
 from qnu.sim.fake_node import FakeNode
 from qnu import wire
 from qnu.wire import ErrorCode, Record

@@ -6,7 +6,7 @@ from qnu import wire
 from qnu.host.errors import QnuError
 from qnu.host.link import EventsFrame
 from qnu.host.stream import EventStream
-from qnu.host.units import TickClock
+from qnu.units import TickClock
 from qnu.wire import Record
 
 CLOCK = TickClock(100_000_000, 4)

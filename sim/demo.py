@@ -6,7 +6,7 @@ import numpy as np
 
 from qnu.gateware import TimingCore
 from qnu.host.analysis import count_rates, coincidences
-from qnu.host.units import TickClock
+from qnu.units import TickClock
 from .amaranth_bench import run_core
 from .model import ChannelSettings, Waveform, expected_events, OVERFLOW
 from .scoreboard import check_lossless

@@ -18,7 +18,7 @@ import threading
 import time
 import tty
 
-from qnu.host.units import TickClock
+from qnu.units import TickClock
 from .edge_log import EdgeLogWriter
 from .stream import StimulusStream
 

@@ -108,7 +108,7 @@ def test_a_link_cut_mid_stream_keeps_what_arrived(tmp_path):
 def test_qnu_tags_records_from_the_virtual_board(tmp_path, capsys):
     """`qnu tags --port <pty>` as a user runs it; rates are per second of the node's time."""
     from qnu.host.cli import main
-    from qnu.host.tags import load_recording
+    from qnu.recording import load_recording
 
     out = tmp_path / "tags.npz"
     with VirtualBoard(backend="verilator", divisor=8,

@@ -69,7 +69,7 @@ def test_attempt_loop_pulses_come_back_at_their_ticks(backend):
 
 def test_qnu_attempts_records_count_pulses_at_period_spacing(tmp_path, capsys):
     from qnu.host.cli import main
-    from qnu.host.tags import load_recording
+    from qnu.recording import load_recording
     out = tmp_path / "attempts.npz"
     with looped_board() as board:
         code = main(["attempts", "--port", board.path, "--timeout", "5", "--period", "2us", "--count", "40",

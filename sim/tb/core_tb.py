@@ -16,7 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from qnu.gateware.event import ChannelConfig, event_layout
-from qnu.host.units import TickClock
+from qnu.units import TickClock
 from qnu.sim import scenarios
 from qnu.sim.model import Event, Waveform, ChannelSettings, expected_events, RISING, FALLING, OVERFLOW
 from qnu.sim.scoreboard import check_lossless, check_lossy

@@ -3,7 +3,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from qnu.host.units import TickClock
+from qnu.units import TickClock
 
 
 def test_bins_and_centring():
