@@ -4,6 +4,7 @@ from amaranth.hdl import Module, Signal, Mux, Cat, signed, unsigned
 from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
+from qnu.regmap import MIN_PULSE_PERIOD
 from .event import TIME_WIDTH, add3
 
 __all__ = ["Timebase"]
@@ -12,7 +13,7 @@ __all__ = ["Timebase"]
 # than a period cost nothing. After a load, a period change or a larger step
 # the phase is recomputed by a bit-serial divider (TIME_WIDTH + 2 cycles); a
 # pulse due in that window is not produced but counted in ``pulses_missed``.
-MIN_PERIOD = 1024
+MIN_PERIOD = MIN_PULSE_PERIOD      # (qnu.regmap: the node refuses a shorter period)
 
 
 class Timebase(wiring.Component):

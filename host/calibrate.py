@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .device import MIN_PULSE_PERIOD
+from qnu.regmap import MIN_PULSE_PERIOD
 from .errors import QnuError
 
 __all__ = ["CalibrationError", "LoopbackCalibration", "calibrate_loopback", "loop_offsets"]

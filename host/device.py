@@ -19,7 +19,7 @@ from qnu.host.registers import Registers, field_values
 from qnu.host.stream import BlockCollector, EventStream
 from qnu.recording import Recording
 from qnu.units import TickClock
-from qnu.regmap import Features, register_map
+from qnu.regmap import MIN_PULSE_PERIOD, Features, register_map
 from qnu.host.attempts import Attempts
 from qnu.host.outputs import Outputs
 from qnu.host.sequencer import Sequencer
@@ -29,7 +29,6 @@ __all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates", "
 
 _MASK32 = 0xFFFFFFFF
 _MAX_TICKS16 = 0xFFFF     # delay and dead time registers are 16 bits of fine ticks
-MIN_PULSE_PERIOD = 1024   # fine ticks: the timebase's shortest period (its MIN_PERIOD)
 _SETTLE_S = 0.2           # how long an EVENTS frame may trail the OK that stopped the stream
 #: how long a time load or step is retried while a late-stamping node refuses it (TimeChangeRefused)
 TIME_CHANGE_RETRY_S = 0.25

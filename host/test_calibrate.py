@@ -46,7 +46,7 @@ def test_qnu_calibrate_reports_a_missing_loop(node, capsys):
 
 def test_pulse_period_round_trips_and_is_checked(dev, node):
     from qnu.gateware.timebase import MIN_PERIOD
-    from qnu.host.device import MIN_PULSE_PERIOD
+    from qnu.regmap import MIN_PULSE_PERIOD
 
     assert MIN_PULSE_PERIOD == MIN_PERIOD
     assert dev.pulse_period() == 100_000_000 * 4           # one second, the node's default

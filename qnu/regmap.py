@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["Field", "Register", "RegisterMap", "register_map", "Features", "CHANNEL_BASE", "CHANNEL_STRIDE",
            "SEQUENCER_BASE", "ATTEMPTS_BASE", "OUTPUTS_BASE", "OUTPUT_STRIDE", "PATTERN_ENTRIES",
-           "OutputSource", "AttemptState", "StopReason"]
+           "OutputSource", "AttemptState", "StopReason", "MIN_PULSE_PERIOD"]
 
 CHANNEL_BASE = 0x0100
 CHANNEL_STRIDE = 0x0010
@@ -23,6 +23,7 @@ ATTEMPTS_BASE = 0x0300
 OUTPUTS_BASE = 0x0400
 OUTPUT_STRIDE = 0x0004
 PATTERN_ENTRIES = 12        # pulses per attempt pattern (attempt and on-success entries together)
+MIN_PULSE_PERIOD = 1024     # fine ticks: the shortest pulse period the timebase runs (pulse_period_lo)
 
 
 class OutputSource(enum.IntEnum):
@@ -156,7 +157,7 @@ _GLOBAL = [
                                            "FPGA's) refuses it (BAD_VALUE) while events tagged before its "
                                            "previous time change are still queued.", (), ""),
     ("pulse_period_lo", 0x000D, "rw", 32, 0, "Pulse-per-period output period in fine ticks, low word "
-                                            "(resets to one second). Below 1024 ticks it is refused "
+                                            f"(resets to one second). Below {MIN_PULSE_PERIOD} ticks it is refused "
                                             "(BAD_VALUE).", (), ""),
     ("pulse_period_hi", 0x000E, "rw", 32, 0, "Pulse period, high word.", (), ""),
     ("pulses_missed",  0x000F, "ro", 32, 0, "Pulses not produced while the pulse phase was recomputed.", (), "pulses_missed"),

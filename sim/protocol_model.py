@@ -58,7 +58,7 @@ import struct
 from dataclasses import dataclass
 
 from qnu import wire
-from qnu.regmap import register_map, Features, OutputSource, MAGIC
+from qnu.regmap import register_map, Features, OutputSource, MAGIC, MIN_PULSE_PERIOD
 from qnu.wire import Command, ErrorCode, Reply, END, ESC, ESC_END, ESC_ESC
 
 __all__ = ["Frame", "FrameSplitter", "Expected", "NodeModel", "ERROR_COUNTERS", "COUNTERS", "VOLATILE"]
@@ -76,7 +76,6 @@ COUNTERS = tuple(ERROR_COUNTERS.values()) + ("frames_ok",)
 # read-only registers that change without any frame
 VOLATILE = frozenset({"time_lo", "time_hi", "pulses_missed"})
 
-MIN_PULSE_PERIOD = 1024     # ticks: docs/registers.md, pulse_period_lo
 
 
 def _value_refused(model, r, value):
