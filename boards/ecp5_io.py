@@ -201,11 +201,16 @@ class ECP5InputX1(wiring.Component):
 
 
 class ECP5OutputX1(wiring.Component):
-    """ODDRX1F per pin: bit 0 while the ``domain`` clock is high, bit 1 while low; latency 2 cycles."""
+    """ODDRX1F per pin: bit 0 while the ``domain`` clock is high, bit 1 while low; latency 2 cycles.
 
-    def __init__(self, ports, *, domain="sync"):
+    ``reset=False`` ties the ODDRX1Fs' RST low, as for the inputs: the words
+    come from registers, and a reset net reaching every output pin's I/O
+    logic spans the chip (at a 200 MHz SCLK, its longest path)."""
+
+    def __init__(self, ports, *, domain="sync", reset=True):
         self._ports = ports
         self._domain = domain
+        self._reset = reset
         super().__init__({"samples": In(data.ArrayLayout(2, len(ports)))})
 
     def elaborate(self, platform):
@@ -219,6 +224,7 @@ class ECP5OutputX1(wiring.Component):
         d1 = d1 ^ _mask(invert)
         for bit in range(len(pins)):
             m.submodules[f"oddr{bit}"] = Instance(
-                "ODDRX1F", i_SCLK=ClockSignal(self._domain), i_RST=ResetSignal(self._domain),
+                "ODDRX1F", i_SCLK=ClockSignal(self._domain),
+                i_RST=ResetSignal(self._domain) if self._reset else C(0, 1),
                 i_D0=d0[bit], i_D1=d1[bit], o_Q=pins[bit])
         return m

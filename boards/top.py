@@ -169,7 +169,7 @@ def _ecp5_ddr(m, platform, board, phy, taggers, triggers):
     _reset_on_unlock(m, "sclk_out", pll.outputs[0], pll.locked, pipeline=2)
     _reset_on_unlock(m, "sync", pll.outputs[1], pll.locked)
     inputs = m.submodules.inputs = ECP5InputX1(taggers, domain="sclk", reset=False)
-    outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk_out")
+    outputs = m.submodules.outputs = ECP5OutputX1(triggers, domain="sclk_out", reset=False)
     return _gearboxes(m, phy, inputs, outputs, samples_in=2, out_domain="sclk_out")
 
 

@@ -334,7 +334,7 @@ class SampleNarrower(wiring.Component):
             lane_slot = Signal(range(self.ratio), name=f"slot{c}", reset_less=True)
             lane_pop = Signal(name=f"pop{c}", reset_less=True)
             word = Signal(wide_n, name=f"word{c}", reset_less=True)
-            loaded = Signal(name=f"loaded{c}")          # `word` holds a word from the FIFO
+            loaded = Signal(name=f"loaded{c}")      # `word` holds a word from the FIFO
             m.d[self._o] += [lane_slot.eq(slot), lane_pop.eq(pop)]
             with m.If(lane_pop):
                 m.d[self._o] += [word.eq(fetched_lanes[c]), loaded.eq(1)]
