@@ -55,6 +55,15 @@ def build_id(board, phy):
     return zlib.crc32(f"{board.name}/{phy}/{__version__}".encode())
 
 
+# Before synthesis, ECP5 builds flatten the design and drop the wires nothing needs.
+# Amaranth names the fields of a view's signal (`samples[0]` for an ArrayLayout's
+# element), and Yosys 0.70's ABC9 pass, naming the bits of a flip-flop's output
+# wire `samples[0]`, `samples[1]`..., asserts when such a name exists already
+# (the ULX3S x2 node, and the trigger outputs, sequencer and attempt loop out of
+# context, all stopped Yosys so).
+_SCRIPT_AFTER_READ = {"ecp5": {"script_after_read": "proc\nflatten\nopt_clean -purge"}}
+
+
 def build_cache_dir():
     """Where finished builds are kept, by the digest of their inputs: ``$QNU_CACHE/builds``
     (default ``~/.cache/qnu``); ``QNU_BUILD_CACHE=0`` turns the cache off."""
@@ -128,7 +137,7 @@ def _build_once(board, phy, *, build_dir, seed, verbose):
         top, name=name,
         # report figures in JSON; decide on timing ourselves, with a clear message
         nextpnr_opts=f"--report report.json --timing-allow-fail --seed {seed} --router router2",
-        verbose=verbose)
+        **_SCRIPT_AFTER_READ.get(board.family, {}), verbose=verbose)
     extension = "bin" if board.family == "ice40" else "bit"
     products = [f"{name}.{extension}", "report.json", f"{name}.rpt", f"{name}.tim"]
     cached = build_cache_dir() / _build_key(plan, seed)
