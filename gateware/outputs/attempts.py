@@ -105,8 +105,10 @@ class AttemptLoop(wiring.Component):
         until = Signal(32)              # ticks from the planned span's start to the next attempt
         starting = Signal()             # an attempt starts in this span, at until
         succeeded = Signal()            # the stop input stopped the loop in this span
+        # the start time against the planned span, computed a cycle ahead from `now`
+        # as `plan` is: the 64-bit subtraction ends in a register
         first_diff = Signal(TIME_WIDTH + 1)
-        m.d.comb += first_diff.eq(self.start_time - plan)
+        m.d.sync += first_diff.eq(self.start_time - (self.now + self.lead + n))
 
         def stop(reason):
             m.d.sync += [self.state.eq(AttemptState.IDLE), self.reason.eq(reason)]
@@ -152,7 +154,11 @@ class AttemptLoop(wiring.Component):
             fresh = Signal(33, name=f"fresh{i}")
             m.d.comb += fresh.eq(base + entry.offset)
             begin = entry.enable & group_start
-            fire_new = begin & (fresh < n)
+            # fresh < n, without the 33-bit sum on the way (base < n): a short path
+            in_span = Signal(name=f"in_span{i}")
+            low = Signal(lg + 1, name=f"low{i}")
+            m.d.comb += [low.eq(base + entry.offset[:lg]), in_span.eq((entry.offset[lg:] == 0) & (low < n))]
+            fire_new = begin & in_span
             fire_old = armed & (due < n)
             with m.If(begin & ~fire_new):
                 m.d.sync += [armed.eq(1), due.eq(fresh - n)]
