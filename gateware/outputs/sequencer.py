@@ -35,7 +35,8 @@ class Sequencer(wiring.Component):
     cycle, or a time load or step past it) is not played: it is counted in
     ``late_count``, and the first one since ``clear_late`` is latched in
     ``first_late`` (its output and time, and how many ticks late it was).
-    ``played_count`` counts events played. Events queued across a time load
+    ``played_count`` counts events played (the counters and the latch move a
+    cycle after the decision). Events queued across a time load
     or step keep their absolute ticks: ahead of the new time they wait,
     behind it they are late; none plays twice. An event pushed in cycle
     ``p`` into an empty queue is first compared in cycle ``p + 2``.
@@ -95,16 +96,22 @@ class Sequencer(wiring.Component):
             m.d.sync += [wave.fire.eq(fire), wave.offset.eq(diff[:max(1, (n - 1).bit_length())]),
                          wave.action.eq(head.action), wave.width.eq(head.width)]
             m.d.sync += self.samples[lane].eq(wave.samples)
-            lates.append(late)
-            fires.append(fire)
+            # what the counters and the first-late latch need, registered: the
+            # queue's block RAM output and the comparison are a path of their own
+            late_r, fire_r = Signal(name=f"late_r{lane}"), Signal(name=f"fire_r{lane}")
+            time_r = Signal(TIME_WIDTH, name=f"time_r{lane}")
             late_by = Signal(TIME_WIDTH, name=f"late_by{lane}")
-            m.d.comb += late_by.eq(plan - head.time)
-            late_info.append((late, lane, head.time, late_by))
+            m.d.sync += [late_r.eq(late), fire_r.eq(fire), time_r.eq(head.time), late_by.eq(plan - head.time)]
+            lates.append(late_r)
+            fires.append(fire_r)
+            late_info.append((late_r, lane, time_r, late_by))
 
         # an output the node does not have (the engine refuses it): taken and
         # counted late, never wedged on
-        stray = Signal()
-        m.d.comb += stray.eq(self.push.valid & (push.output >= k))
+        stray = Signal()                # (registered, as the lanes' lates are)
+        stray_output, stray_time = Signal(4), Signal(TIME_WIDTH)
+        m.d.sync += [stray.eq(self.push.valid & (push.output >= k)), stray_output.eq(push.output),
+                     stray_time.eq(push.time)]
         with m.If(push.output >= k):
             m.d.comb += self.push.ready.eq(1)
 
@@ -119,7 +126,7 @@ class Sequencer(wiring.Component):
             m.d.sync += first.valid.eq(0)
         with m.Elif(~first.valid):
             with m.If(stray):
-                m.d.sync += [first.valid.eq(1), first.output.eq(push.output), first.time.eq(push.time),
+                m.d.sync += [first.valid.eq(1), first.output.eq(stray_output), first.time.eq(stray_time),
                              first.late_by.eq(0)]
             # the lowest output wins among events late in one cycle
             for late, lane, time, late_by in reversed(late_info):
