@@ -72,7 +72,7 @@ class Attempts:
         a period under one core cycle, is refused before anything is sent."""
         dev = self._dev
         clock = dev.clock
-        period = self._ticks("period_ps", period_ps)
+        period = self._dev.clock.whole_ticks("period_ps", period_ps)
         pattern = list(pattern)
         if len(pattern) > self.entries:
             raise ValueError(f"a pattern holds at most {self.entries} pulses, not {len(pattern)}")
@@ -89,8 +89,8 @@ class Attempts:
                 if not 0 <= p.output < dev.features.outputs:
                     raise ValueError(f"pulse {i}: output {p.output} does not exist (the node has "
                                      f"{dev.features.outputs})")
-                offset = self._ticks(f"pulse {i} offset_ps", p.offset_ps)
-                width = self._ticks(f"pulse {i} width_ps", p.width_ps)
+                offset = self._dev.clock.whole_ticks(f"pulse {i} offset_ps", p.offset_ps)
+                width = self._dev.clock.whole_ticks(f"pulse {i} width_ps", p.width_ps)
                 if not 1 <= width <= _MAX_WIDTH:
                     raise ValueError(f"pulse {i}: width must be 1 to {_MAX_WIDTH} ticks, not {width} "
                                      f"({p.width_ps} ps)")
@@ -110,7 +110,7 @@ class Attempts:
         if start_ps is None:
             start = dev.read_time() + max(1, round(lead_s * 1e12 / float(clock.bin_ps)))
         else:
-            start = self._ticks("start_ps", start_ps)
+            start = self._dev.clock.whole_ticks("start_ps", start_ps)
         values.update({"att_period": period, "att_count": count, "att_stop": stop,
                        "att_start_lo": start & _MASK32, "att_start_hi": start >> 32})
         self.stop()             # a running loop would start afresh mid-programming
@@ -143,10 +143,3 @@ class Attempts:
             if deadline is not None and time.monotonic() >= deadline:
                 raise QnuError(f"the attempt loop is still running after {timeout_s} s ({status})")
             time.sleep(poll_s)
-
-    def _ticks(self, what, ps):
-        if isinstance(ps, bool) or not hasattr(ps, "__index__") and not isinstance(ps, int):
-            raise TypeError(f"{what} is integer picoseconds, not {ps!r}")
-        if ps < 0:
-            raise ValueError(f"{what} must not be negative, not {ps}")
-        return self._dev.clock.to_ticks(int(ps))

@@ -74,9 +74,9 @@ class Sequencer:
             if event.width_ps <= 0:
                 raise ValueError(f"a pulse's width must be positive, not {event.width_ps} ps")
             width = max(1, clock.to_ticks(event.width_ps))
-            out = OutputEvent(self._ticks(event.time_ps), event.output, OutputAction.PULSE, width)
+            out = OutputEvent(clock.whole_ticks("event time", event.time_ps), event.output, OutputAction.PULSE, width)
         elif isinstance(event, Edge):
-            out = OutputEvent(self._ticks(event.time_ps), event.output,
+            out = OutputEvent(clock.whole_ticks("event time", event.time_ps), event.output,
                               OutputAction.RISE if event.rising else OutputAction.FALL)
         elif isinstance(event, OutputEvent):
             out = event
@@ -138,10 +138,3 @@ class Sequencer:
             late = status.first_late
             raise SequencerLate(new, late.output, late.time_ticks, late.late_by_ticks, self._dev.clock)
         return status
-
-    def _ticks(self, time_ps):
-        if not isinstance(time_ps, int) and not hasattr(time_ps, "__index__"):
-            raise TypeError(f"event times are integer picoseconds, not {time_ps!r}")
-        if time_ps < 0:
-            raise ValueError(f"event time must not be negative, not {time_ps} ps")
-        return self._dev.clock.to_ticks(int(time_ps))

@@ -46,6 +46,15 @@ class TickClock:
         out = np.asarray(timestamp_ps, dtype=np.int64) * den // num + 1
         return out if out.ndim else int(out)
 
+    def whole_ticks(self, what, ps):
+        """A non-negative integer time ``what`` in ps -> the nearest whole tick, checked
+        (TypeError if not an integer, ValueError if negative)."""
+        if isinstance(ps, bool) or not hasattr(ps, "__index__"):
+            raise TypeError(f"{what} is integer picoseconds, not {ps!r}")
+        if ps < 0:
+            raise ValueError(f"{what} must not be negative, not {ps} ps")
+        return self.to_ticks(int(ps))
+
     def to_ticks(self, ps):
         """Duration(s) in ps -> whole ticks, rounded to nearest (for delays and dead times)."""
         ps = np.asarray(ps, dtype=np.int64)
