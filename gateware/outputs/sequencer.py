@@ -39,10 +39,14 @@ class Sequencer(wiring.Component):
     cycle after the decision). Events queued across a time load
     or step keep their absolute ticks: ahead of the new time they wait,
     behind it they are late; none plays twice. An event pushed in cycle
-    ``p`` into an empty queue is first compared in cycle ``p + 2``.
+    ``p`` into an empty queue is first compared in cycle ``p + 3``: the
+    queue's write, its block RAM's read register, then a head register in
+    the fabric, from which the comparison starts (the block RAM's
+    clock-to-output delay plus the 64-bit comparison into the queue's read
+    enable did not fit a 50 MHz cycle on the ECP5).
     """
 
-    QUEUE_LATENCY_CYCLES = 2
+    QUEUE_LATENCY_CYCLES = 3
 
     def __init__(self, outputs, samples_per_cycle, depth=512):
         if not 1 <= outputs <= 16:
@@ -73,24 +77,30 @@ class Sequencer(wiring.Component):
 
         lates, fires, late_info = [], [], []
         for lane in range(k):
-            fifo = m.submodules[f"queue{lane}"] = BufferedFIFO(width=queued.size, depth=self.depth)
+            # the queue holds depth - 1 entries, the head register one more
+            fifo = m.submodules[f"queue{lane}"] = BufferedFIFO(width=queued.size, depth=self.depth - 1)
+            # the head register: refilled from the queue in the cycle it
+            # leaves, so one event per cycle still plays
+            head = Signal(queued, name=f"head{lane}")
+            head_valid = Signal(name=f"head_valid{lane}")
             mine = push.output == lane
             m.d.comb += [
                 fifo.w_data.eq(Cat(push.time, push.action, push.width)),
                 fifo.w_en.eq(self.push.valid & mine),
-                self.free[lane].eq(self.depth - fifo.level),
+                self.free[lane].eq(self.depth - fifo.level - head_valid),
             ]
             with m.If(mine):
                 m.d.comb += self.push.ready.eq(fifo.w_rdy)
-            head = data.View(queued, fifo.r_data)
             diff = Signal(TIME_WIDTH + 1, name=f"diff{lane}")
             m.d.comb += diff.eq(head.time - plan)
             late, fire = Signal(name=f"late{lane}"), Signal(name=f"fire{lane}")
             m.d.comb += [
-                late.eq(fifo.r_rdy & diff[-1]),
-                fire.eq(fifo.r_rdy & ~diff[-1] & (diff[:TIME_WIDTH] < n)),
-                fifo.r_en.eq(late | fire),
+                late.eq(head_valid & diff[-1]),
+                fire.eq(head_valid & ~diff[-1] & (diff[:TIME_WIDTH] < n)),
+                fifo.r_en.eq(~head_valid | late | fire),
             ]
+            with m.If(fifo.r_en):
+                m.d.sync += [head.eq(fifo.r_data), head_valid.eq(fifo.r_rdy)]
             # the decision, registered: the waveform logic starts from flip-flops
             wave = m.submodules[f"wave{lane}"] = LevelAndPulse(n)
             m.d.sync += [wave.fire.eq(fire), wave.offset.eq(diff[:max(1, (n - 1).bit_length())]),

@@ -18,7 +18,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
-from qnu.sim.sequencer_model import LEAD_CYCLES, SequencerModel, words
+from qnu.sim.sequencer_model import LEAD_CYCLES, QUEUE_LATENCY_CYCLES, SequencerModel, words
 from qnu.sim.tb.drivers import Fields, unpack_array
 from qnu.wire import OutputAction, OutputEvent
 
@@ -149,12 +149,12 @@ async def every_sample_position_and_all_outputs_at_once(dut):
 
 @cocotb.test()
 async def exactly_on_time_and_one_tick_late(dut):
-    """An event offered in cycle p reaches the head in p + 2 and is compared with that
+    """An event offered in cycle p reaches the head in p + QUEUE_LATENCY_CYCLES and is compared with that
     cycle's span: its first tick plays, one tick earlier is late."""
     await start(dut)
     now = steady(80, first=5000)
     p = 20
-    earliest = now[p + 1] + N * (LEAD_CYCLES + 1)
+    earliest = now[p + QUEUE_LATENCY_CYCLES - 1] + N * (LEAD_CYCLES + 1)
     offers = [(p, OutputEvent(earliest, 0, OutputAction.RISE)),
               (p, OutputEvent(earliest - 1, 1, OutputAction.RISE))]
     bench = Bench(dut, now, offers)
