@@ -1,4 +1,4 @@
-"""Pack the event stream into EVENTS frames (record format in qnu.wire)."""
+"""Pack the event stream into EVENTS and EVENTS_READ frames (record format in qnu.wire)."""
 
 from contextlib import contextmanager
 
@@ -17,10 +17,12 @@ _LONGEST_RECORD = 9 + 11 + 1 + 5
 
 
 class EventFramer(wiring.Component):
-    """Encode events as records into EVENTS frame bodies.
+    """Encode events as records into EVENTS and EVENTS_READ frame bodies.
 
-    A frame opens on ``request`` (one frame, sent even if empty: the reply to
-    READ_EVENTS) or, while ``stream_enable`` is high, when an event is waiting.
+    A frame opens on ``request`` (one EVENTS_READ frame, sent even if empty:
+    the reply to READ_EVENTS, carrying ``request_seq``, the request's seq) or,
+    while ``stream_enable`` is high, when an event is waiting (an EVENTS frame,
+    whose seq counts EVENTS frames).
     It closes when the next record might not fit in ``MAX_EVENTS_PAYLOAD``
     bytes, when a requested frame has drained what was waiting, or after
     ``flush_cycles`` cycles with no event while streaming. Each frame starts
@@ -41,6 +43,7 @@ class EventFramer(wiring.Component):
             "events":        In(stream.Signature(event_layout(channels))),
             "stream_enable": In(1),
             "request":       In(1),
+            "request_seq":   In(8),
             "request_busy":  Out(1),
             "body":          Out(stream.Signature(body_byte)),
             "records_sent":  Out(32),
@@ -65,8 +68,9 @@ class EventFramer(wiring.Component):
             m.d.sync += [hold.eq(value), hold_valid.eq(1)]
 
         requested = Signal()
+        reply_seq = Signal(8)
         with m.If(self.request):
-            m.d.sync += requested.eq(1)
+            m.d.sync += [requested.eq(1), reply_seq.eq(self.request_seq)]
 
         seq = Signal(8)
         count = Signal(range(16))
@@ -112,7 +116,8 @@ class EventFramer(wiring.Component):
                     ]
                     m.next = "HEADER"
             with m.State("HEADER"):         # (records_sent stays put until a record is out)
-                header = Cat(Const(wire.Reply.EVENTS, 8), seq, self.records_sent)
+                header = Cat(Mux(opened_by_request, Const(wire.Reply.EVENTS_READ, 8), Const(wire.Reply.EVENTS, 8)),
+                             Mux(opened_by_request, reply_seq, seq), self.records_sent)
                 with m.If(free):
                     emit(header.word_select((6 - count)[:3], 8))
                     m.d.sync += count.eq(count - 1)
@@ -165,7 +170,9 @@ class EventFramer(wiring.Component):
             with m.State("CLOSE"):
                 with m.If(free):
                     m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(1),
-                                 hold_valid.eq(0), seq.eq(seq + 1)]
+                                 hold_valid.eq(0)]
+                    with m.If(~opened_by_request):
+                        m.d.sync += seq.eq(seq + 1)
                     m.next = "IDLE"
         # a requested frame is done once its last byte has left ``body``
         m.d.comb += self.request_busy.eq(self.request | requested |

@@ -142,6 +142,7 @@ class Node(wiring.Component):
             engine.word_data.eq(frames.word_data),
             framer.stream_enable.eq(engine.stream_enable),
             framer.request.eq(engine.events_request),
+            framer.request_seq.eq(engine.events_seq),
             engine.events_busy.eq(framer.request_busy),
         ]
         connect(m, core.events, framer.events)

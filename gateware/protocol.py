@@ -61,6 +61,7 @@ class CommandEngine(wiring.Component):
             # effects
             "stream_enable":  Out(1),
             "events_request": Out(1),
+            "events_seq":     Out(8),   # the READ_EVENTS request's seq, for its reply
             "events_busy":    In(1),    # the requested EVENTS frame is not all sent yet
             # one cycle high per frame: which counter it moves
             "counted":     Out(COUNTED),
@@ -111,6 +112,7 @@ class CommandEngine(wiring.Component):
 
         m.d.sync += self.events_request.eq(0)
         m.d.comb += [
+            self.events_seq.eq(seq),
             self.reg_addr.eq(addr),
             self.word_addr.eq(index),
             self.reg_write_data.eq(self.word_data),

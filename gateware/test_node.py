@@ -169,7 +169,7 @@ def test_events_read_back():
         await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", ctrl, 1, 0b011))
         await ctx.tick().repeat(2000)
         kind, seq, payload = await request(ctx, host, wire.Command.READ_EVENTS, 3)
-        assert kind == wire.Reply.EVENTS
+        assert (kind, seq) == (wire.Reply.EVENTS_READ, 3)
         first_index, = struct.unpack_from("<I", payload)
         records = wire.decode_records(payload[4:])
         assert first_index == 0 and len(records) >= 10
@@ -178,6 +178,54 @@ def test_events_read_back():
         assert all(b - a == 50 * N for a, b in zip(stamps, stamps[1:]))
         assert all(t % (50 * N) == 1 for t in stamps)
     run(bench, samples)
+
+
+def test_read_events_while_streaming_is_matched_by_seq():
+    """Polled while streaming, READ_EVENTS is answered by an EVENTS_READ frame echoing its seq;
+    the streamed EVENTS frames around it count on without a gap, and the records of both kinds
+    make one stream: every index follows the previous frame's, every tag 50 cycles apart."""
+    regs = register_map(CHANNELS)
+
+    def samples(dut):
+        async def drive(ctx):
+            cycle = 0
+            while True:
+                ctx.set(dut.samples[0], 0b10 if cycle % 50 == 0 else (0b11 if cycle % 50 < 3 else 0))
+                await ctx.tick()
+                cycle += 1
+        return drive
+
+    async def bench(ctx, dut, host):
+        ctrl = regs["ch0_ctrl"].address
+        await request(ctx, host, wire.Command.WRITE, 1, struct.pack("<HBI", ctrl, 1, 0b011))
+        frames = []
+
+        async def until(command, seq, payload, reply_kind):
+            await host.send(ctx, wire.build_frame(command, seq, payload))
+            while not frames or frames[-1][:2] != (reply_kind, seq):
+                frames.append(await host.reply(ctx))
+
+        await until(wire.Command.STREAM, 2, b"\x01", wire.Reply.OK)
+        await ctx.tick().repeat(2000)
+        await until(wire.Command.READ_EVENTS, 0x42, b"", wire.Reply.EVENTS_READ)
+        await ctx.tick().repeat(2000)
+        await until(wire.Command.STREAM, 3, b"\x00", wire.Reply.OK)
+        await ctx.tick().repeat(3000)
+        while host.bodies:
+            frames.append(wire.parse_body(host.bodies.pop(0)))
+        frames = [f for f in frames if f[0] != wire.Reply.OK]
+        read = [seq for kind, seq, _ in frames if kind == wire.Reply.EVENTS_READ]
+        streamed = [seq for kind, seq, _ in frames if kind == wire.Reply.EVENTS]
+        assert read == [0x42] and streamed == list(range(len(streamed))) and len(streamed) >= 2, frames
+        expected_index, stamps = 0, []
+        for _, _, payload in frames:
+            index, = struct.unpack_from("<I", payload)
+            records = wire.decode_records(payload[4:])
+            assert index == expected_index
+            expected_index += len(records)
+            stamps += [r.timestamp for r in records]
+        assert len(stamps) >= 5 and all(b - a == 50 * N for a, b in zip(stamps, stamps[1:]))
+    run(bench, samples, flush_cycles=64)
 
 
 def small_board(**overrides):
@@ -209,8 +257,8 @@ async def drain_events(ctx, host, seq):
     """READ_EVENTS (seq, seq + 1, ...) until a frame comes back empty: the records, and the next seq."""
     records = []
     while True:
-        kind, _, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
-        assert kind == wire.Reply.EVENTS
+        kind, reply_seq, payload = await request(ctx, host, wire.Command.READ_EVENTS, seq)
+        assert (kind, reply_seq) == (wire.Reply.EVENTS_READ, seq)
         got = wire.decode_records(payload[4:])
         records += got
         seq += 1

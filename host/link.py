@@ -2,7 +2,8 @@
 
 The node interleaves EVENTS frames (while streaming) with its replies, so the
 link keeps every EVENTS frame it reads in a queue for the device's event
-stream instead of dropping it while it waits for a reply.
+stream instead of dropping it while it waits for a reply. The reply to
+READ_EVENTS (an EVENTS_READ frame, matched by seq like OK) joins that queue too.
 """
 
 import collections
@@ -158,7 +159,6 @@ class Link:
     def _await_reply(self, command, seq):
         """The OK payload for ``seq``; None on timeout."""
         deadline = time.monotonic() + self.timeout
-        events_before = self._events_received
         self._consecutive_bad = 0
         while True:
             while self._replies:
@@ -166,16 +166,13 @@ class Link:
                 if reply_seq != seq:
                     self.stale_replies += 1
                     continue
-                if kind == Reply.OK:
+                if kind in (Reply.OK, Reply.EVENTS_READ):
                     return payload
                 try:
                     code, detail = wire.unpack_error(payload)
                 except wire.FrameError as e:
                     raise QnuError(f"malformed ERROR reply to {_name(command)} from {self.name}: {e}") from None
                 raise DeviceError(code, detail, request=_name(command))
-            # READ_EVENTS is answered by an EVENTS frame, whose seq counts frames instead
-            if command == Command.READ_EVENTS and self._events_received > events_before:
-                return b""
             if self._consecutive_bad >= self.max_bad_frames:
                 raise CrcErrors(self.name, self._consecutive_bad, self.baudrate)
             if time.monotonic() >= deadline:
@@ -196,9 +193,12 @@ class Link:
                 self._consecutive_bad += 1
                 continue
             self._consecutive_bad = 0
-            if kind == Reply.EVENTS:
+            if kind in (Reply.EVENTS, Reply.EVENTS_READ):
+                # a READ_EVENTS reply's records join the stream's, in order
                 self._events.append(EventsFrame(seq, payload))
                 self._events_received += 1
+                if kind == Reply.EVENTS_READ:
+                    self._replies.append((kind, seq, b""))
             elif kind in (Reply.OK, Reply.ERROR):
                 self._replies.append((kind, seq, payload))
             else:

@@ -8,6 +8,7 @@ import pytest
 
 from qnu.host.cli import build_parser, main
 from qnu.recording import load_recording
+from qnu import wire
 from qnu.wire import Record
 
 
@@ -38,7 +39,7 @@ def test_regs_prints_a_table_reads_and_writes(node, capsys):
     code, out, _ = run(capsys, "regs", "--port", node.path)
     assert code == 0
     assert re.search(r"^0x0000 +magic +ro +0x514e5531 +1364088113 *$", out, re.M)
-    assert re.search(r"config .* channels=2 samples_per_cycle=4 protocol_version=2$", out, re.M)
+    assert re.search(rf"config .* channels=2 samples_per_cycle=4 protocol_version={wire.PROTOCOL_VERSION}$", out, re.M)
     assert "time_cmd" not in out                                   # write-only: nothing to read
     code, out, _ = run(capsys, "regs", "--port", node.path, "scratch=0x2a", "ch1_delay=300", "scratch")
     assert code == 0 and node.register("ch1_delay") == 300

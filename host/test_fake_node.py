@@ -52,8 +52,29 @@ def test_events_frames_carry_the_index_of_their_first_record(link, node):
     link.request(Command.READ_EVENTS)
     link.request(Command.READ_EVENTS)
     (seq0, p0), (seq1, p1) = link.take_events()
-    assert (seq0, seq1) == (0, 1)
+    # each is its request's reply, by seq
+    assert [seq for kind, seq, _ in node.requests if kind == Command.READ_EVENTS] == [seq0, seq1]
     index0, data0 = wire.unpack_events(p0)
     assert index0 == 0 and len(wire.decode_records(data0)) == 3
     assert wire.unpack_events(p1) == (3, b"")
     assert node.register("records_sent") == 3
+
+
+def test_read_events_while_streaming_is_matched_by_its_seq(link, node):
+    """The EVENTS_READ reply is found among streamed EVENTS frames by its seq; all frames
+    land in the stream in order, so the indices run on without a gap."""
+    node.push_records([wire.Record(1000 + 7 * i, i % 2, "rising") for i in range(600)])
+    link.request(Command.STREAM, b"\x01")
+    frames = link.collect_events(0.01)
+    link.request(Command.READ_EVENTS)
+    frames += link.collect_events(0.01)
+    link.request(Command.STREAM, b"\x00")
+    while not frames or wire.unpack_events(frames[-1].payload)[1]:    # what is still queued
+        link.request(Command.READ_EVENTS)
+        frames += link.take_events()
+    index = 0
+    for _, payload in frames:
+        first, data = wire.unpack_events(payload)
+        assert first == index
+        index += len(wire.decode_records(data))
+    assert index == 600 and link.stale_replies == 0 and link.unknown_frames == 0

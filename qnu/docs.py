@@ -279,6 +279,11 @@ def _examples():
                        "tags, an overflow marker (channel 2 lost 5 events, the first at 1000210), and, after "
                        "the node's time was stepped back, a fresh ABSOLUTE record before the last tag. The "
                        f"next frame's index will be {index + len(events)}."),
+        _frame_example("EVENTS_READ reply", Reply.EVENTS_READ, 8,
+                       [(wire.pack_events(index + len(events))[:4], "first record",
+                         f"index {index + len(events)}, u32")],
+                       "The reply to a READ_EVENTS with seq 8 when nothing was waiting: the index alone. "
+                       "Its seq is the request's, whatever EVENTS frames were streamed around it."),
     ]
     return _join(ex)
 
@@ -289,8 +294,8 @@ _COMMANDS = {
     Command.IDENTIFY: ("none", "OK: the IDENTIFY payload below"),
     Command.READ: ("address u16, count u8 (1 to MAX_BURST)", "OK: count x u32, the registers from address on"),
     Command.WRITE: ("address u16, count u8 (1 to MAX_BURST), count x u32", "OK, empty"),
-    Command.READ_EVENTS: ("none", "one EVENTS frame (possibly with no records); ERROR BAD_LENGTH if the "
-                                  "frame has a payload (or BAD_CRC)"),
+    Command.READ_EVENTS: ("none", "one EVENTS_READ frame (possibly with no records); ERROR BAD_LENGTH "
+                                  "if the frame has a payload (or BAD_CRC)"),
     Command.STREAM: ("u8: 1 starts streaming EVENTS frames, 0 stops", "OK, empty"),
     Command.SCHEDULE: ("reserved u16 (0), count u8 (1 to MAX_SCHEDULE), count x (time_lo u32, time_hi u32, "
                        "control u32)", "OK, empty (only a node whose `features` has `sequencer`)"),
@@ -358,8 +363,8 @@ def render_protocol():
         "else (crc << 1) & 0xFFFF\n    return crc\n```\n",
         "## 4. Requests and replies\n",
         "The host sends one request frame and waits for its reply; the node answers every request frame, in "
-        "order, with exactly one reply: OK or ERROR echoing the request's seq, or for READ_EVENTS an EVENTS "
-        "frame. A host matches replies by seq and ignores replies to seqs it no longer waits for. The "
+        "order, with exactly one reply, echoing the request's seq: OK or ERROR, or for READ_EVENTS an "
+        "EVENTS_READ frame. A host matches replies by seq and ignores replies to seqs it no longer waits for. The "
         "reference client uses seq 1 to 255 in turn (never 0: see ERROR) and, after a timeout, sends IDENTIFY "
         "and READ again; it does not resend WRITE, STREAM or READ_EVENTS, whose effect may have happened.\n",
         "While streaming, EVENTS frames come between replies at any time (never inside another frame): "
@@ -376,15 +381,18 @@ def render_protocol():
                [[f"`{Reply.OK:#04x}`", "OK", "the request's", "the command's result"],
                 [f"`{Reply.ERROR:#04x}`", "ERROR", "the request's (0 if the body was under 2 bytes)",
                  "code u8, detail u16"],
-                [f"`{Reply.EVENTS:#04x}`", "EVENTS", "counts EVENTS frames, mod 256",
-                 "first record index u32, then records (section 7)"]]),
+                [f"`{Reply.EVENTS:#04x}`", "EVENTS", "counts EVENTS frames (streamed), mod 256",
+                 "first record index u32, then records (section 7)"],
+                [f"`{Reply.EVENTS_READ:#04x}`", "EVENTS_READ", "the READ_EVENTS request's",
+                 "as EVENTS"]]),
         "\nREAD returns 0 for a write-only register. `time_lo` and `time_hi` should be read in one burst: "
         "reading `time_lo` latches `time_hi`. STREAM 1 makes the node send EVENTS frames whenever it has "
         "records; STREAM 0 stops it (a frame under way is finished, and may follow the OK). Records still "
         "queued in the node at STREAM 0 stay there: READ_EVENTS (or the next STREAM 1) fetches them.\n",
-        "While streaming, a READ_EVENTS reply is an EVENTS frame like the streamed ones and its seq counts "
-        "EVENTS frames, so it cannot be told apart by seq: a client that streams does not need "
-        "READ_EVENTS, and one that polls with READ_EVENTS does not stream.\n",
+        "The reply to READ_EVENTS is an EVENTS_READ frame: its kind and seq tell it from the EVENTS frames "
+        "streamed around it, so a client can poll while streaming. Its records continue the stream's: its "
+        "first record index follows the last EVENTS frame's, and the next EVENTS frame's follows it "
+        "(protocol version 3; in version 2 this reply was an EVENTS frame whose seq counted frames).\n",
         "### IDENTIFY reply payload\n",
         f"`struct` format `{wire.IDENTIFY_FORMAT}`, "
         f"{struct.calcsize(wire.IDENTIFY_FORMAT)} bytes. The magic and protocol version come first in every "
@@ -420,7 +428,7 @@ def render_protocol():
         "Events queued across a time load or step keep their absolute ticks: ahead of the new time they "
         "wait, behind it they are late; none plays twice.\n",
         "## 7. Event records\n",
-        "An EVENTS payload is the **index of its first record** (u32, wrapping) followed by records. The "
+        "An EVENTS (or EVENTS_READ) payload is the **index of its first record** (u32, wrapping) followed by records. The "
         "index counts every record the node has sent (tags and overflow markers; not ABSOLUTE records): it "
         "equals the `records_sent` register when the frame was opened. So the next frame's index should be "
         "this index plus the number of records in this frame; any difference is exactly the number of "

@@ -32,7 +32,7 @@ __all__ = [
     "OutputAction", "OutputEvent", "MAX_SCHEDULE", "pack_schedule", "unpack_schedule",
 ]
 
-PROTOCOL_VERSION = 2                # 2: SCHEDULE, QUEUE_FULL
+PROTOCOL_VERSION = 3                # 2: SCHEDULE, QUEUE_FULL; 3: EVENTS_READ
 MAGIC = 0x514E5531                  # "QNU1"
 
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
@@ -47,7 +47,7 @@ class Command(enum.IntEnum):
     IDENTIFY    = 0x01  # payload: none. Reply OK: IDENTIFY_FORMAT
     READ        = 0x02  # payload: address u16, count u8 (1..MAX_BURST). Reply OK: count x u32
     WRITE       = 0x03  # payload: address u16, count u8, count x u32. Reply OK: none
-    READ_EVENTS = 0x04  # payload: none. Reply: one EVENTS frame (possibly with no records)
+    READ_EVENTS = 0x04  # payload: none. Reply: one EVENTS_READ frame (possibly with no records)
     STREAM      = 0x05  # payload: u8, 1 to start streaming EVENTS frames, 0 to stop. Reply OK: none
     SCHEDULE    = 0x06  # payload: reserved u16 (0), count u8 (1..MAX_SCHEDULE), count x OutputEvent. Reply OK: none
 
@@ -56,7 +56,8 @@ class Reply(enum.IntEnum):
     """Node-to-host frame kinds."""
     OK     = 0x80       # seq echoes the request's
     ERROR  = 0x81       # seq echoes the request's (0 if it had none); payload: code u8, detail u16
-    EVENTS = 0x90       # seq counts EVENTS frames (mod 256); payload: first record index u32, records
+    EVENTS = 0x90       # streamed; seq counts EVENTS frames (mod 256); payload: first record index u32, records
+    EVENTS_READ = 0x91  # the reply to READ_EVENTS: seq echoes the request's; payload as EVENTS
 
 
 class ErrorCode(enum.IntEnum):

@@ -68,7 +68,8 @@ class FakeNode:
         self.streaming = False
         self._frames = collections.deque()  # (record count, encoded records) of each frame to send
         self._records_sent = 0
-        self._events_frames = 0
+        self._events_frames = 0             # every events frame, streamed or read
+        self._streamed_frames = 0           # EVENTS frames: their seq
         self._counters = {}                 # channel -> (events at t0, lost at t0, rate Hz, t0)
         self._t0 = time.monotonic()
         self._time_offset = 0
@@ -208,7 +209,7 @@ class FakeNode:
                 if payload:
                     raise _Refusal(ErrorCode.BAD_LENGTH, len(body))
                 self._count("frames_ok")
-                return self._events_frame()
+                return self._events_frame(reply_seq=seq)
             reply = self._execute(kind, payload, len(body))
         except _Refusal as r:
             self._count(_ERROR_COUNTERS.get(r.code))
@@ -292,26 +293,32 @@ class FakeNode:
             return
         self.values[address] = value & ((1 << reg.width) - 1)
 
-    def _events_frame(self):
-        """The next EVENTS frame (empty if none is queued), its first record index in front.
+    def _events_frame(self, reply_seq=None):
+        """The next events frame (empty if none is queued), its first record index in front:
+        the EVENTS_READ reply to a READ_EVENTS of ``reply_seq``, or else a streamed EVENTS frame.
 
         Frames to drop right after it count as sent with it, so they are gone
         before the host can react to it (by stopping the stream, say)."""
-        out = self._next_frame()
+        out = self._next_frame(reply_seq)
         while self._frames and self._events_frames in self.drop_events_frames:
             out += self._next_frame()
         return out
 
-    def _next_frame(self):
+    def _next_frame(self, reply_seq=None):
         count, encoded = self._frames.popleft() if self._frames else (0, b"")
         index = self._records_sent
         self._records_sent += count
         number = self._events_frames
         self._events_frames += 1
+        if reply_seq is None:
+            kind, seq = Reply.EVENTS, self._streamed_frames & 0xFF
+            self._streamed_frames += 1
+        else:
+            kind, seq = Reply.EVENTS_READ, reply_seq
         if number in self.drop_events_frames:
             self.dropped_records += count
             return b""
-        frame = self._reply(Reply.EVENTS, number, wire.pack_events(index, encoded), corruptible=False)
+        frame = self._reply(kind, seq, wire.pack_events(index, encoded), corruptible=False)
         if number in self.corrupt_events_frames:
             self.dropped_records += count
             return _spoil(frame)

@@ -4,7 +4,7 @@ Written from the protocol's specification (:mod:`qnu.wire`, docs/protocol.md)
 and the register map (:func:`qnu.regmap.register_map`); it shares no code with
 the gateware. It is the scoreboard of the protocol fuzz tests: feed it the
 bytes sent to a node and it says, frame by frame, which reply the node owes
-(OK, ERROR with code and detail, or EVENTS), which counter moves, and what a
+(OK, ERROR with code and detail, or EVENTS_READ), which counter moves, and what a
 good WRITE does to the registers.
 
 The rules, from the specification:
@@ -38,8 +38,7 @@ The rules, from the specification:
 - **Replies.** Every frame gets exactly one reply, in order: ERROR (seq: the
   body's second byte, or 0 if the body is shorter than 2 bytes) with the code
   and detail above; OK echoing the seq; or, for a good READ_EVENTS, one
-  EVENTS frame whose seq counts EVENTS frames (mod 256) and whose payload
-  starts with ``records_sent``.
+  EVENTS_READ frame echoing the seq, whose payload starts with ``records_sent``.
 - **Counters.** A refused frame moves exactly one of ``err_crc``,
   ``err_length``, ``err_command``, ``err_address``, ``err_read_only``,
   ``err_value``; an executed one moves ``frames_ok``. Nothing else changes.
@@ -48,7 +47,7 @@ The rules, from the specification:
 
 What the model does not know: the time registers and ``pulses_missed`` (they
 move on their own; predicted as ``None``, "any value"), and the event
-stream: it assumes quiet inputs, so an EVENTS frame carries no records and
+stream: it assumes quiet inputs, so an EVENTS_READ frame carries no records and
 STREAM only sets a flag. It does not model the UART (``err_framing``) nor the
 receive buffer (``err_overrun``): the bytes fed must all reach the frame
 decoder.
@@ -161,8 +160,7 @@ class FrameSplitter:
 class Expected:
     """The reply a frame is owed, and the counter it moves.
 
-    ``seq`` None: any seq (an EVENTS frame whose count the model was not
-    told). ``words``: a READ reply's values, None where any value will do.
+    ``words``: a READ reply's values, None where any value will do.
     ``payload``: the exact payload of any other reply.
     """
     frame: Frame
@@ -178,8 +176,8 @@ class Expected:
     def describe(self):
         if self.kind == Reply.ERROR:
             what = f"ERROR {self.code.name} detail {self.detail:#06x}"
-        elif self.kind == Reply.EVENTS:
-            what = "EVENTS"
+        elif self.kind == Reply.EVENTS_READ:
+            what = "EVENTS_READ"
         elif self.words is not None:
             what = "OK " + " ".join("*" if w is None else f"{w:#x}" for w in self.words)
         else:
@@ -225,14 +223,13 @@ class NodeModel:
     """
 
     def __init__(self, channels=4, *, samples_per_cycle=4, clock_hz=100_000_000, build_id=0,
-                 events_seq=None, features=Features()):
+                 features=Features()):
         if features.sequencer or features.attempts:
             raise ValueError("the model knows neither SCHEDULE nor the attempt loop's registers")
         self.features = features
         self.regmap = register_map(channels, features)
         self.identify = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, build_id, channels,
                                           samples_per_cycle, clock_hz)
-        self.events_seq = events_seq        # the seq of the next EVENTS frame, if known
         self.streaming = False
         self.splitter = FrameSplitter()
         self.moved = {name: 0 for name in COUNTERS}
@@ -314,11 +311,8 @@ class NodeModel:
             if command == Command.IDENTIFY:
                 return ok("IDENTIFY", payload=self.identify.pack())
             self._count("frames_ok")
-            events_seq = self.events_seq
-            if events_seq is not None:
-                self.events_seq = (events_seq + 1) & 0xFF
             records_sent = self.value("records_sent")
-            return Expected(frame, Reply.EVENTS, events_seq, "frames_ok",
+            return Expected(frame, Reply.EVENTS_READ, seq, "frames_ok",
                             payload=None if records_sent is None else wire.pack_events(records_sent),
                             why="READ_EVENTS, quiet inputs: no records")
 

@@ -130,7 +130,7 @@ def connect(board):
     """A Port on a freshly started board, knowing the board's reset values."""
     port = Port(board)
     port.dirty = True           # a failed example may have left replies on the line: drain first
-    port.initial = {a: v for a, v in snapshot(port)[0].items() if a in RW}
+    port.initial = {a: v for a, v in snapshot(port).items() if a in RW}
     return port
 
 
@@ -157,35 +157,28 @@ def node():
         board.close()
 
 
-def snapshot(port, *, events_first=False, restore=None):
-    """Every register, read in bursts (the counters last); with ``events_first`` a READ_EVENTS
-    first, to learn the EVENTS seq. ``restore`` (address -> value) is written first, with a
-    STREAM 0, so that an example replayed by hypothesis meets the same registers.
-    Returns (address -> value, the next EVENTS seq or None)."""
+def snapshot(port, *, restore=None):
+    """Every register (address -> value), read in bursts (the counters last). ``restore``
+    (address -> value) is written first, with a STREAM 0, so that an example replayed by
+    hypothesis meets the same registers."""
     requests = []
     if restore:
         requests += [(Command.STREAM, b"\x00")]
         requests += [(Command.WRITE, wire.pack_write(a, [restore[a + i] for i in range(n)]))
                      for a, n in _runs(sorted(restore))]
-    if events_first:
-        requests += [(Command.READ_EVENTS, b"")]
     requests += [(Command.READ, wire.pack_read(a, n)) for a, n in OTHER_BURSTS + [COUNTER_BURST]]
     port.send(b"".join(wire.build_frame(kind, i + 1, payload) for i, (kind, payload) in enumerate(requests)))
     replies = port.collect(len(requests))
     assert len(replies) == len(requests), \
         f"node hung: {len(replies)} replies to {len(requests)} requests of a register snapshot"
-    values, events_seq = {}, None
+    values = {}
     for i, ((kind, payload), (rkind, rseq, rpayload)) in enumerate(zip(requests, replies)):
-        if kind == Command.READ_EVENTS:
-            assert rkind == Reply.EVENTS, f"READ_EVENTS answered {rkind:#x} {rpayload.hex()}"
-            events_seq = (rseq + 1) & 0xFF
-            continue
         assert (rkind, rseq) == (Reply.OK, i + 1), \
             f"{kind!r} {payload.hex()} (seq {i + 1}) answered {rkind:#x} seq {rseq} {rpayload.hex()}"
         if kind == Command.READ:
             address, count = struct.unpack("<HB", payload)
             values.update(zip(range(address, address + count), wire.unpack_words(rpayload)))
-    return values, events_seq
+    return values
 
 
 def _report(sent, expected, got):
@@ -207,8 +200,8 @@ def check_exchange(port, fuzz, good):
         port.send(bytes([END]))
         port.drain()
     port.dirty = True
-    before, events_seq = snapshot(port, events_first=True, restore=port.initial)
-    model = NodeModel(CHANNELS, events_seq=events_seq)
+    before = snapshot(port, restore=port.initial)
+    model = NodeModel(CHANNELS)
     model.load(before)
 
     sent = fuzz + bytes([END]) + good
@@ -401,7 +394,7 @@ def bad_escape(draw):
     return frame[:i] + bytes([ESC, b]) + frame[i:]
 
 
-# READ_EVENTS in quick succession: each EVENTS reply must still come in its turn
+# READ_EVENTS in quick succession: each EVENTS_READ reply must still come in its turn
 events_frame = st.builds(lambda seq: wire.build_frame(Command.READ_EVENTS, seq), seqs)
 empty_frames = st.integers(1, 4).map(lambda n: bytes([END]) * n)
 tiny_frames = st.lists(st.binary(min_size=0, max_size=3), min_size=1, max_size=6).map(
@@ -468,7 +461,7 @@ def test_well_formed_requests(node, figures):
                       st.builds(frame_of, bad_write(), seqs), events_frame)
     # (QUEUE_FULL needs a sequencer, which this node has not: gateware/outputs tests it)
     unreachable = {ErrorCode.BAD_CRC, ErrorCode.QUEUE_FULL}
-    fuzz(node, strategy, {c.name for c in ErrorCode if c not in unreachable} | {"OK", "EVENTS"},
+    fuzz(node, strategy, {c.name for c in ErrorCode if c not in unreachable} | {"OK", "EVENTS_READ"},
          figures, "well-formed requests")
 
 
@@ -555,7 +548,7 @@ BOUNDARIES = {
     "CRC escaped": _escaped_crc_frame(),
     "CRC off by one": _frame(Command.IDENTIFY)[:-2] + bytes([_frame(Command.IDENTIFY)[-2] ^ 1, END]),
     "many empty frames": bytes([END]) * 50,
-    # replies in order: an EVENTS frame is its request's reply, whatever follows
+    # replies in order: an EVENTS_READ frame is its request's reply, whatever follows
     "read_events twice, then a short frame": _frame(Command.IDENTIFY) + _frame(Command.READ_EVENTS) * 2 + bytes([0x33, END]),
     "read_events, bad escape": _frame(Command.READ_EVENTS) + bytes([ESC, 0x00, END]),
     "read_events thrice, then identify": _frame(Command.READ_EVENTS) * 3 + _frame(Command.IDENTIFY),
@@ -591,7 +584,7 @@ def test_receive_buffer_overrun_is_counted(node, figures):
         node.send(bytes([END]))
         node.drain()
     node.dirty = True
-    before, _ = snapshot(node)
+    before = snapshot(node)
     reg = {r.name: r.address for r in REGMAP}
     # each READ of the 10 counters is 9 bytes in and about 48 out: the buffer fills after ~70
     n = 400
@@ -612,7 +605,7 @@ def test_receive_buffer_overrun_is_counted(node, figures):
     node.send(wire.build_frame(Command.IDENTIFY, 251))
     last = node.collect(1)
     assert len(last) == 1 and last[0][:2] == (Reply.OK, 251), f"node hung after the overrun: {last}"
-    after, _ = snapshot(node)
+    after = snapshot(node)
 
     delta = {name: (after[reg[name]] - before[reg[name]]) & 0xFFFFFFFF for name in COUNTER_NAMES}
     snapshot_reads = len(OTHER_BURSTS) + 1
@@ -641,7 +634,7 @@ def test_receive_buffer_overrun_is_counted(node, figures):
 
 def test_model_answers_the_worked_examples():
     """The model agrees with the wire codec on good requests and the obvious refusals."""
-    model = NodeModel(CHANNELS, events_seq=3)
+    model = NodeModel(CHANNELS)
     model.load({REGMAP["scratch"].address: 5, REGMAP["frames_ok"].address: 10, REGMAP["records_sent"].address: 0})
     e, = model.feed(wire.build_frame(Command.IDENTIFY, 9))
     assert (e.kind, e.seq, e.payload) == (Reply.OK, 9, model.identify.pack())
@@ -660,7 +653,7 @@ def test_model_answers_the_worked_examples():
     e, = model.feed(wire.build_frame(Command.WRITE, 2, wire.pack_write(0x0003, [1, 3])))
     assert (e.code, e.detail) == (ErrorCode.READ_ONLY, 0x0003)
     e, = model.feed(wire.build_frame(Command.READ_EVENTS, 4))
-    assert (e.kind, e.seq, e.payload) == (Reply.EVENTS, 3, wire.pack_events(0))
+    assert (e.kind, e.seq, e.payload) == (Reply.EVENTS_READ, 4, wire.pack_events(0))
     e, = model.feed(bytes([END, 1, ESC, 0x00, 2, END]))
     assert (e.code, e.seq) == (ErrorCode.BAD_CRC, 2)
     e, = model.feed(bytes([END, 0x42, END]))
