@@ -22,7 +22,7 @@ _PHY_TEXT = {
                  "rising-edge sample). Trigger outputs use SB_IO DDR outputs.",
     "ecp5-x2": "IDDRX2F input gearing: the edge clock (ECLKSYNCB, twice SCLK) samples each pin on "
                "both edges, CLKDIVF makes SCLK, and each SCLK cycle yields 4 samples. A gearbox "
-               "(`qnu.gateware.gearbox`, a clock-crossing FIFO) widens them to the core's samples per "
+               "(`qnu.gateware.phy.gearbox`, a clock-crossing FIFO) widens them to the core's samples per "
                "cycle (16 per core cycle at a quarter of SCLK on the ULX3S). ODDRX2F drives the "
                "trigger outputs from 4 samples per SCLK cycle, through the reverse gearbox.",
     "ecp5-ddr": "IDDRX1F DDR input on any pin: 2 samples per SCLK cycle (SCLK a global clock, no "
@@ -182,7 +182,7 @@ def render():
         "## The geared front ends: status and latency",
         "",
         "The `x2` and 200 MHz `ddr` PHYs cross from SCLK to the core clock through a gearbox "
-        "(`qnu.gateware.gearbox`). `qnu info` prints its state (register `phy_status`): `running` "
+        "(`qnu.gateware.phy.gearbox`). `qnu info` prints its state (register `phy_status`): `running` "
         "once samples reach the core and the trigger outputs run, `GEARBOX ERROR` (sticky until "
         "reset) if it ever lost or repeated samples, which a PLL out of lock would cause. Its "
         "latency is constant from each start but can differ by whole core cycles between "

@@ -42,7 +42,7 @@ during [t', t'+UI), bit 1, 2, 3 after it, with t' = t + 2 SCLK periods.
 ``samples`` at rising edge t goes out as bit 0 during [t+2T, t+2.5T) and bit 1
 during [t+2.5T, t+3T) (two cycles, the ODDRX1F pipeline).
 
-The X2 PHYs tie ALIGNWD low: the gearbox after them (``qnu.gateware.gearbox``)
+The X2 PHYs tie ALIGNWD low: the gearbox after them (``qnu.gateware.phy.gearbox``)
 does not need word alignment, since every sample is timestamped by its
 position. ``ports`` is an Amaranth 0.5 io port (``platform.request(name,
 number, dir="-")``, or ``io.SingleEndedPort(io.IOPort(...))``); a port's

@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, Timer
 from qnu.boards.ecp5_io import ECP5EdgeClocks, ECP5InputX1, ECP5InputX2, ECP5OutputX1, ECP5OutputX2
-from qnu.gateware.gearbox import SampleNarrower, SampleWidener
+from qnu.gateware.phy.gearbox import SampleNarrower, SampleWidener
 from qnu.sim.hdl import write_verilog
 from qnu.sim.netlist import synthesize
 from qnu.sim.vendor_models import SerialBench, ecp5_models, run_icarus

@@ -114,7 +114,7 @@ def _gearboxes(m, phy, inputs, outputs, samples_in, out_domain="sclk"):
     """Widen ``inputs``' SCLK words to the core's, narrow the core's trigger words
     to ``outputs``' (in ``out_domain``, SCLK or a domain on the same clock);
     and their status, in the core's domain, for ``phy_status``."""
-    from qnu.gateware.gearbox import SampleWidener, SampleNarrower
+    from qnu.gateware.phy.gearbox import SampleWidener, SampleNarrower
     ratio = phy.samples_per_cycle // samples_in
     widen = m.submodules.widen = SampleWidener(phy.channels, samples_in=samples_in, ratio=ratio)
     narrow = m.submodules.narrow = SampleNarrower(len(phy.outputs), samples_in=samples_in, ratio=ratio,

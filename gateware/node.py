@@ -6,15 +6,15 @@ from amaranth.lib.wiring import In, Out, connect
 
 from qnu import wire
 from qnu.regmap import register_map, Features, MAGIC
-from .core import TimingCore
+from .timing.core import TimingCore
 from .bramfifo import BufferedFIFO
-from .event import TIME_WIDTH
-from .uart import UARTReceiver, UARTTransmitter
-from .framing import FrameArbiter, FrameReceiver, FrameTransmitter
-from .protocol import CommandEngine, COUNTED
-from .eventframer import EventFramer
-from .registers import RegisterBank
-from .timebase import MIN_PERIOD
+from .timing.event import TIME_WIDTH
+from .hostlink.uart import UARTReceiver, UARTTransmitter
+from .hostlink.framing import FrameArbiter, FrameReceiver, FrameTransmitter
+from .hostlink.protocol import CommandEngine, COUNTED
+from .hostlink.eventframer import EventFramer
+from .hostlink.registers import RegisterBank
+from .timing.timebase import MIN_PERIOD
 from .outputs.block import OutputsBlock
 
 __all__ = ["Node", "PHY_STATUS"]

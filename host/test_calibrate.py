@@ -45,7 +45,7 @@ def test_qnu_calibrate_reports_a_missing_loop(node, capsys):
 
 
 def test_pulse_period_round_trips_and_is_checked(dev, node):
-    from qnu.gateware.timebase import MIN_PERIOD
+    from qnu.gateware.timing.timebase import MIN_PERIOD
     from qnu.regmap import MIN_PULSE_PERIOD
 
     assert MIN_PULSE_PERIOD == MIN_PERIOD

@@ -1,7 +1,7 @@
 """The node's register map: the one source of truth.
 
 Pure Python, importable without Amaranth. The gateware's register bank
-(:mod:`qnu.gateware.registers`), the host's accessors (:mod:`qnu.host.registers`)
+(:mod:`qnu.gateware.hostlink.registers`), the host's accessors (:mod:`qnu.host.registers`)
 and docs/registers.md are all generated from :func:`register_map`.
 
 Registers are 32 bits wide at 16-bit word addresses. Access is ``ro`` (read

@@ -38,7 +38,7 @@ def build_design(args):
     if args.design == "node":
         from qnu.gateware.node import Node
         return Node(**kwargs)
-    from qnu.gateware.core import TimingCore
+    from qnu.gateware.timing.core import TimingCore
     return TimingCore(**kwargs)
 
 

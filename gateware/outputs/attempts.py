@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from qnu.regmap import AttemptState, StopReason
 from qnu.wire import MAX_PULSE_WIDTH
-from ..event import TIME_WIDTH
+from ..timing.event import TIME_WIDTH
 from .waveform import LEAD_CYCLES, PulseGenerator
 
 __all__ = ["AttemptLoop", "PATTERN_ENTRY", "AttemptState", "StopReason"]

@@ -5,7 +5,7 @@ from amaranth.hdl import Signal, Cat, Const
 from amaranth.lib import data
 
 from qnu.regmap import OutputSource, PATTERN_ENTRIES
-from ..pulse_shaper import PulseShaper
+from .pulse_shaper import PulseShaper
 from .attempts import AttemptLoop
 from .sequencer import Sequencer
 from .trigger import TriggerOutputs

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from qnu.wire import MAX_PULSE_WIDTH
 from ..bramfifo import BufferedFIFO
-from ..event import TIME_WIDTH
+from ..timing.event import TIME_WIDTH
 from .waveform import LEAD_CYCLES, LevelAndPulse
 
 __all__ = ["Sequencer", "SEQUENCER_EVENT"]

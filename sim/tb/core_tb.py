@@ -15,7 +15,7 @@ from amaranth.lib import data
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 
-from qnu.gateware.event import ChannelConfig, event_layout
+from qnu.gateware.timing.event import ChannelConfig, event_layout
 from qnu.units import TickClock
 from qnu.sim import scenarios
 from qnu.sim.model import Event, Waveform, ChannelSettings, expected_events, RISING, FALLING, OVERFLOW

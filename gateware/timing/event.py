@@ -49,7 +49,7 @@ def entry_layout(key_width, *, stamped=True, lost_width=LOST_WIDTH):
     FPGA's, where block RAM is bound by width) carries instead the one-bit
     generation ``gen`` of the timebase it was tagged under, which changes at
     every load or step; the timestamp is formed after the merger from the key
-    and that generation's time (see :class:`~qnu.gateware.core.TimingCore`).
+    and that generation's time (see :class:`~qnu.gateware.timing.core.TimingCore`).
     ``lost`` then saturates at ``2**lost_width - 1``, so that the entry is 64
     bits, four block RAMs.
     """

@@ -12,7 +12,7 @@ import pytest
 from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
-from qnu.gateware.gearbox import SampleNarrower, SampleWidener
+from qnu.gateware.phy.gearbox import SampleNarrower, SampleWidener
 
 SYNC_NS = 10.0
 # sclk phase offsets (ns) against sync, and how many cycles each domain stays in reset

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from qnu.gateware.channel import TaggerChannel
-from qnu.gateware.event import EventKind
+from qnu.gateware.timing.channel import TaggerChannel
+from qnu.gateware.timing.event import EventKind
 from qnu.sim.model import ChannelSettings, Waveform, expected_events, RISING, FALLING
 from qnu.sim.stimulus import word_stream
 

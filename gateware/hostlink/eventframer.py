@@ -7,7 +7,7 @@ from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from qnu import wire
-from .event import EventKind, TIME_WIDTH, event_layout
+from ..timing.event import EventKind, TIME_WIDTH, event_layout
 from .framing import body_byte
 
 __all__ = ["EventFramer"]

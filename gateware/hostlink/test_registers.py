@@ -1,7 +1,7 @@
 from amaranth.hdl import ResetInserter, Signal
 from amaranth.sim import Simulator
 
-from qnu.gateware.registers import RegisterBank
+from qnu.gateware.hostlink.registers import RegisterBank
 from qnu.regmap import register_map
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from qnu.gateware.merge import EventMerger
-from qnu.gateware.event import EventKind
+from qnu.gateware.timing.merge import EventMerger
+from qnu.gateware.timing.event import EventKind
 
 LATENCY = 4     # cycles from an event's tick to its entry being offered
 # so every entry not yet offered at cycle m has a key of at least (m - LATENCY + 1) * n:

@@ -19,7 +19,7 @@ class FlatMerger(Merger):
     fewer flip-flops, for clocks (like an iCE40's 48 MHz) where a comparison
     of every pair of heads fits in a cycle. Keys are compared modulo
     ``2**key_width``, as in the tree. It merges unstamped entries too
-    (:func:`~qnu.gateware.event.merged_layout`).
+    (:func:`~qnu.gateware.timing.event.merged_layout`).
     """
 
     @staticmethod

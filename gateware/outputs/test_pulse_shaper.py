@@ -3,7 +3,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from qnu.gateware.pulse_shaper import PulseShaper
+from qnu.gateware.outputs.pulse_shaper import PulseShaper
 
 
 def ideal_waveform(starts, width, ticks):

@@ -9,7 +9,7 @@ from .timebase import Timebase
 from .channel import TaggerChannel
 from .merge import EventMerger
 from .flatmerge import FlatMerger
-from .bramfifo import BufferedFIFO
+from ..bramfifo import BufferedFIFO
 
 __all__ = ["TimingCore"]
 

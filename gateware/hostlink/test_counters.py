@@ -3,7 +3,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from qnu.gateware.counters import CounterFile
+from qnu.gateware.hostlink.counters import CounterFile
 
 
 @pytest.mark.parametrize("count,seed,slow", [(2, 1, 0), (5, 2, 0), (18, 3, 0), (14, 4, 10), (3, 5, 1)])

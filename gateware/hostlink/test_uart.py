@@ -3,7 +3,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from qnu.gateware.uart import UARTTransmitter, UARTReceiver
+from qnu.gateware.hostlink.uart import UARTTransmitter, UARTReceiver
 
 
 def uart_bits(byte, stop=1):

@@ -5,7 +5,7 @@ from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from .event import TIME_WIDTH, LOST_WIDTH, EventKind, ChannelConfig, entry_layout, add3
-from .bramfifo import BufferedFIFO
+from ..bramfifo import BufferedFIFO
 
 __all__ = ["TaggerChannel"]
 
@@ -38,7 +38,7 @@ class TaggerChannel(wiring.Component):
 
     Unless ``stamped``, entries carry no timestamp: ``time`` is replaced by
     ``gen``, the timebase generation of the word at ``samples``, which the
-    entry keeps (see :func:`~qnu.gateware.event.entry_layout`), and the sums
+    entry keeps (see :func:`~qnu.gateware.timing.event.entry_layout`), and the sums
     are plain carry chains (a small FPGA's slow clock has time for them).
     ``gen_writes`` then has bit ``g`` set in a cycle an entry of generation
     ``g`` goes into the queue, and ``gen_pending`` bit ``g`` while a marker of

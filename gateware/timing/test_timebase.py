@@ -3,8 +3,8 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from qnu.gateware.timebase import Timebase, MIN_PERIOD
-from qnu.gateware.event import TIME_WIDTH
+from qnu.gateware.timing.timebase import Timebase, MIN_PERIOD
+from qnu.gateware.timing.event import TIME_WIDTH
 
 RESYNC_CYCLES = TIME_WIDTH + 2     # the divider's steps, its final sum and its reduction
 
@@ -187,7 +187,7 @@ def test_pulse_due_during_resync_is_counted(fast_steps, before, missed):
 def test_add3_is_a_modular_three_operand_sum():
     """The carry-save adder the timebase and the channel use, against Python's sum."""
     from amaranth.hdl import Module, Signal, signed
-    from qnu.gateware.event import add3
+    from qnu.gateware.timing.event import add3
     width = 12
     a, b, c = Signal(9), Signal(signed(7)), Signal(signed(width))
     out = Signal(signed(width))

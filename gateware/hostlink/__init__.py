@@ -1,0 +1,1 @@
+"""The host link: UART, SLIP frames, the command engine, the register bank, the event framer."""

@@ -1,0 +1,1 @@
+"""The timing core: the timebase, the tagger channels, the merger of their events."""
