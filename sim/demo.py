@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 from qnu.gateware import TimingCore
-from qnu.host.analysis import count_rates, coincidences
+from qnu.analysis import count_rates, coincidences
 from qnu.units import TickClock
 from .amaranth_bench import run_core
 from .model import ChannelSettings, Waveform, expected_events, OVERFLOW

@@ -1,6 +1,6 @@
 import pytest
 
-from qnu.host.analysis import count_rates, coincidences
+from qnu.analysis import count_rates, coincidences
 
 
 def test_count_rates():
