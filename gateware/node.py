@@ -152,7 +152,9 @@ class Node(wiring.Component):
         sources = {
             "magic": Const(MAGIC, 32),
             "build_id": Const(self.build_id, 32),
-            "config": Const(self.channels | self.samples_per_cycle << 8 | wire.PROTOCOL_VERSION << 16, 32),
+            "config": Const(self.regmap["config"].pack(channels=self.channels,
+                                                       samples_per_cycle=self.samples_per_cycle,
+                                                       protocol_version=wire.PROTOCOL_VERSION), 32),
             "features": Const(features.word, 32),
             "clock_hz": Const(self.clock_hz, 32),
             "time_lo": core.now[:32],

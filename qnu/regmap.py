@@ -106,6 +106,19 @@ class Register:
     def writable(self):
         return self.access in ("rw", "wo")
 
+    def pack(self, **values):
+        """The register's word from its fields' values (every field named must exist and fit)."""
+        fields = {f.name: f for f in self.fields}
+        word = 0
+        for name, value in values.items():
+            if name not in fields:
+                raise KeyError(f"{self.name} has no field {name!r}")
+            f = fields[name]
+            if not 0 <= value < 1 << f.width:
+                raise ValueError(f"{self.name}.{name} = {value} does not fit in {f.width} bits")
+            word |= value << f.offset
+        return word
+
     @property
     def readable(self):
         return self.access in ("ro", "rw")

@@ -28,7 +28,7 @@ __all__ = [
     "encode_varint", "decode_varint", "encode_records", "decode_records", "Record",
     "IdentifyInfo", "IDENTIFY_FORMAT",
     "pack_read", "pack_write", "unpack_words", "pack_error", "unpack_error",
-    "pack_events", "unpack_events",
+    "pack_events", "unpack_events", "EVENT_CONTROL", "pack_bits", "unpack_bits",
     "OutputAction", "OutputEvent", "MAX_SCHEDULE", "pack_schedule", "unpack_schedule",
 ]
 
@@ -374,6 +374,26 @@ def unpack_events(payload):
 EVENT_WORDS = 3
 MAX_SCHEDULE = MAX_BURST // EVENT_WORDS
 MAX_PULSE_WIDTH = 0xFFFF
+#: the control word's fields: name -> (lowest bit, width). The gateware's
+#: layout of the word (qnu.gateware.outputs.sequencer.EVENT_CONTROL) is made
+#: from this, as the host's and the models' packing is.
+EVENT_CONTROL = {"output": (0, 4), "action": (4, 2), "width": (16, 16)}
+
+
+def pack_bits(fields, **values):
+    """A word from field values (``fields``: name -> (lowest bit, width)); a value too wide is an error."""
+    word = 0
+    for name, value in values.items():
+        lsb, width = fields[name]
+        if not 0 <= value < 1 << width:
+            raise ValueError(f"{name} {value} does not fit in {width} bits")
+        word |= value << lsb
+    return word
+
+
+def unpack_bits(fields, word):
+    """Each field's value in ``word``: name -> int."""
+    return {name: word >> lsb & ((1 << width) - 1) for name, (lsb, width) in fields.items()}
 
 
 class OutputAction(enum.IntEnum):
@@ -393,11 +413,11 @@ class OutputEvent:
         self.action = OutputAction(action) if action in OutputAction._value2member_map_ else int(action)
 
     def control_word(self):
-        return self.output | int(self.action) << 4 | self.width << 16
+        return pack_bits(EVENT_CONTROL, output=self.output, action=int(self.action), width=self.width)
 
     @classmethod
     def from_words(cls, lo, hi, control):
-        return cls(lo | hi << 32, control & 0xF, (control >> 4) & 3, control >> 16)
+        return cls(lo | hi << 32, **unpack_bits(EVENT_CONTROL, control))
 
     def check(self, outputs):
         """A ValueError unless the node (``outputs`` trigger outputs) would take it."""

@@ -44,7 +44,8 @@ class FakeNode:
         self.values = {r.address: r.reset for r in self.regmap}
         self._set("magic", magic)
         self._set("build_id", build_id)
-        self._set("config", channels | samples_per_cycle << 8 | protocol_version << 16)
+        self._set("config", self.regmap["config"].pack(channels=channels, samples_per_cycle=samples_per_cycle,
+                                                       protocol_version=protocol_version))
         self._set("clock_hz", clock_hz)
         self._set("features", Features().word)      # one output, no sequencer or attempt loop
         # the gateware's default pulse period: one second

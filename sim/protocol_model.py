@@ -236,7 +236,8 @@ class NodeModel:
         self.writes = {}                    # address -> value applied by good WRITEs (as stored)
         self.values = {r.address: None for r in self.regmap}
         constants = {"magic": MAGIC, "build_id": build_id, "clock_hz": clock_hz,
-                     "config": channels | samples_per_cycle << 8 | wire.PROTOCOL_VERSION << 16,
+                     "config": self.regmap["config"].pack(channels=channels, samples_per_cycle=samples_per_cycle,
+                                                          protocol_version=wire.PROTOCOL_VERSION),
                      "features": features.word}
         for r in self.regmap:
             if r.name in constants:

@@ -73,9 +73,9 @@ class OutputsBlock:
             m.d.comb += [
                 seq.push.valid.eq(schedule.valid),
                 seq.push.payload.time.eq(schedule.payload.time),
-                seq.push.payload.output.eq(control[:4]),
-                seq.push.payload.action.eq(control[4:6]),
-                seq.push.payload.width.eq(control[16:]),
+                seq.push.payload.output.eq(control.output),
+                seq.push.payload.action.eq(control.action),
+                seq.push.payload.width.eq(control.width),
                 schedule.ready.eq(seq.push.ready),
                 engine.queue_free.eq(seq.free),
                 seq.clear_late.eq(bank.strobe("seq_ctrl")),
