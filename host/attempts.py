@@ -112,7 +112,7 @@ class Attempts:
         else:
             start = self._dev.clock.whole_ticks("start_ps", start_ps)
         values.update({"att_period": period, "att_count": count, "att_stop": stop,
-                       "att_start_lo": start & _MASK32, "att_start_hi": start >> 32})
+                       "att_start": start})
         self.stop()             # a running loop would start afresh mid-programming
         dev.regs.write(values)
         try:

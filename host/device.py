@@ -236,8 +236,7 @@ class Device:
 
     def read_time(self):
         """The node's time in fine ticks (time_lo and time_hi in one burst: reading lo latches hi)."""
-        v = self.regs.read("time_lo", "time_hi")
-        return v["time_hi"] << 32 | v["time_lo"]
+        return self.regs.time
 
     def load_time(self, ticks):
         """Set the node's time to ``ticks``, atomically. A small node refuses while events
@@ -257,8 +256,7 @@ class Device:
 
     def pulse_period(self):
         """The trigger output's period in fine ticks: a pulse leaves on every multiple of it."""
-        v = self.regs.read("pulse_period_lo", "pulse_period_hi")
-        return v["pulse_period_hi"] << 32 | v["pulse_period_lo"]
+        return self.regs.pulse_period
 
     def set_pulse_period(self, ticks):
         """Set the trigger output's period in fine ticks (at least MIN_PULSE_PERIOD). A node
@@ -267,7 +265,7 @@ class Device:
         in ``pulses_missed``."""
         if not MIN_PULSE_PERIOD <= ticks < 1 << 64:
             raise ValueError(f"the pulse period must be {MIN_PULSE_PERIOD} to 2**64 - 1 ticks, not {ticks}")
-        self.regs.write({"pulse_period_lo": ticks & _MASK32, "pulse_period_hi": ticks >> 32})
+        self.regs.pulse_period = ticks
 
     # --- events -----------------------------------------------------------------
 
@@ -359,7 +357,7 @@ class Device:
         deadline = time.monotonic() + TIME_CHANGE_RETRY_S
         while True:
             try:
-                self.regs.write({"time_arg_lo": arg & _MASK32, "time_arg_hi": arg >> 32, "time_cmd": cmd})
+                self.regs.write({"time_arg": arg, "time_cmd": cmd})     # one burst
                 return
             except DeviceError as e:
                 if e.code != wire.ErrorCode.BAD_VALUE:

@@ -8,6 +8,7 @@ forbids are refused before anything is sent.
 import difflib
 
 from qnu.host.errors import AccessError, DeviceError, UnknownRegister
+from qnu.regmap import WideRegister
 from qnu.wire import MAX_BURST, ErrorCode
 
 __all__ = ["Registers", "plan_bursts", "field_values"]
@@ -33,7 +34,10 @@ class Registers:
     """Every register of a node by name, as attributes or items.
 
     ``regs.scratch`` reads, ``regs.scratch = 5`` writes, ``regs["ch3_delay"]``
-    likewise; :meth:`read` and :meth:`write` take several at once.
+    likewise; :meth:`read` and :meth:`write` take several at once. A 64-bit
+    value kept in a ``<name>_lo``/``<name>_hi`` pair is one register here too
+    (:class:`qnu.regmap.WideRegister`): ``regs.time`` reads both halves in one
+    burst, ``regs.pulse_period = 10**9`` writes both in one.
     """
 
     def __init__(self, link, regmap):
@@ -59,7 +63,7 @@ class Registers:
         self.write({name: value})
 
     def __contains__(self, name):
-        return name in self._map
+        return name in self._map or name in self._map.wide
 
     def __iter__(self):
         return (r.name for r in self._map)
@@ -68,23 +72,28 @@ class Registers:
         return [*super().__dir__(), *self]
 
     def lookup(self, name):
-        """The :class:`qnu.regmap.Register` called ``name``; UnknownRegister suggests close names."""
+        """The :class:`qnu.regmap.Register` (or :class:`~qnu.regmap.WideRegister`) called
+        ``name``; UnknownRegister suggests close names."""
         if name in self._map:
             return self._map[name]
-        close = difflib.get_close_matches(name, list(self), n=3, cutoff=0.6)
+        if name in self._map.wide:
+            return self._map.wide[name]
+        close = difflib.get_close_matches(name, [*self, *self._map.wide], n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownRegister(f"no register named {name!r}{hint}")
 
     def read(self, *names):
         """Read registers in as few bursts as possible: {name: value}, in the order asked."""
-        regs = [self.lookup(n) for n in names]
-        for r in regs:
+        asked = [self.lookup(n) for n in names]
+        for r in asked:
             if not r.readable:
                 raise AccessError(f"register {r.name!r} is write-only: the node reads it as 0")
+        regs = [half for r in asked for half in ((r.lo, r.hi) if isinstance(r, WideRegister) else (r,))]
         by_address = {}
         for address, count in plan_bursts(r.address for r in regs):
             by_address.update(zip(range(address, address + count), self._link.read(address, count)))
-        return {r.name: by_address[r.address] for r in regs}
+        got = {r.name: by_address[r.address] for r in regs}
+        return {r.name: r.join(got) if isinstance(r, WideRegister) else got[r.name] for r in asked}
 
     def read_all(self):
         """Every readable register, in address order: {name: value}."""
@@ -98,7 +107,7 @@ class Registers:
         bursts (not consecutive) are separate writes.
         """
         regs = {}
-        for name, value in dict(values).items():
+        for name, value in self._halves(values).items():
             r = self.lookup(name)
             if not r.writable:
                 raise DeviceError(ErrorCode.READ_ONLY, r.address, request=f"write to {name}",
@@ -117,6 +126,22 @@ class Registers:
                     raise
                 raise DeviceError(e.code, e.detail, request=f"WRITE at {address:#06x}",
                                   register=reg.name) from None
+
+
+    def _halves(self, values):
+        """``values`` with each wide register's value split into its two halves."""
+        out = {}
+        for name, value in dict(values).items():
+            r = self.lookup(name)
+            if isinstance(r, WideRegister):
+                value = int(value)
+                if not 0 <= value < 1 << r.width:
+                    raise ValueError(f"register {name!r} holds {r.width} bits: 0 to {(1 << r.width) - 1:#x}, "
+                                     f"not {value:#x}")
+                out.update(r.split(value))
+            else:
+                out[name] = value
+        return out
 
 
 # Error codes whose detail is a register address.

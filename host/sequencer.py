@@ -116,11 +116,10 @@ class Sequencer:
     def status(self):
         """A SequencerStatus: played, late and refused events, and the first late one."""
         v = self._dev.regs.read("seq_played", "seq_late", "seq_refused", "seq_late_output",
-                                "seq_late_time_lo", "seq_late_time_hi", "seq_late_by")
+                                "seq_late_time", "seq_late_by")
         first = None
         if v["seq_late_output"] & 1:
-            first = LateEvent(v["seq_late_output"] >> 1, v["seq_late_time_hi"] << 32 | v["seq_late_time_lo"],
-                              v["seq_late_by"])
+            first = LateEvent(v["seq_late_output"] >> 1, v["seq_late_time"], v["seq_late_by"])
         return SequencerStatus(v["seq_played"], v["seq_late"], v["seq_refused"], first)
 
     def clear_late(self):

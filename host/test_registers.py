@@ -34,6 +34,24 @@ def test_read_and_write_by_attribute_and_by_name(dev, node):
     assert "scratch" in dir(dev.regs)
 
 
+def test_a_64_bit_value_is_one_register_read_and_written_in_one_burst(dev, node):
+    lo, hi = dev.regs.map["pulse_period_lo"].address, dev.regs.map["pulse_period_hi"].address
+    writes, reads = len(frames(node, Command.WRITE)), len(frames(node, Command.READ))
+    dev.regs.pulse_period = 0x1_2345_6789
+    assert (node.register("pulse_period_lo"), node.register("pulse_period_hi")) == (0x2345_6789, 1)
+    payload, = frames(node, Command.WRITE)[writes:]
+    assert payload[:3] == bytes([lo & 0xFF, lo >> 8, 2]) and hi == lo + 1
+    assert dev.regs.pulse_period == 0x1_2345_6789 and len(frames(node, Command.READ)) == reads + 1
+    assert "pulse_period" in dev.regs and "time" in dev.regs and "time_cmd" in dev.regs
+    with pytest.raises(ValueError, match="64 bits"):
+        dev.regs.pulse_period = 1 << 64
+    with pytest.raises(UnknownRegister, match="pulse_period"):
+        dev.regs.pulse_perod = 5
+    # reading lo latches hi: one burst, lo first
+    dev.regs.read("time")
+    assert frames(node, Command.READ)[-1] == bytes([0x08, 0x00, 2])
+
+
 def test_read_all_reads_every_readable_register_in_one_burst_per_run(dev, node):
     readable = [r for r in dev.regs.map if r.readable]
     before = len(frames(node, Command.READ))

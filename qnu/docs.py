@@ -76,7 +76,10 @@ def render_registers(channels=DOCUMENTED_CHANNELS, features=DOCUMENTED_FEATURES)
            "an action). They are read and written with the READ and WRITE commands of the "
            f"[wire protocol](protocol.md), up to {wire.MAX_BURST} consecutive registers per frame. "
            "An address with no register is refused with `BAD_ADDRESS`. Values are unsigned; multi-word "
-           "quantities are split into `_lo` and `_hi` words.\n",
+           "quantities are split into `_lo` and `_hi` words at consecutive addresses, read and written in "
+           "one burst, low word first. The host library (`dev.regs`) shows each such pair as one 64-bit "
+           "register named without the suffix: "
+           + ", ".join(f"`{name}`" for name in sorted(rmap.wide)) + ".\n",
            "## Global registers\n", _table(header, [_register_row(r) for r in globals_]),
            "\n## Per-channel registers\n",
            f"Channel *c* has a block of registers at `CHANNEL_BASE + c * CHANNEL_STRIDE` = "

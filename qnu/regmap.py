@@ -12,7 +12,7 @@ reads return 0; writing triggers an action).
 import enum
 from dataclasses import dataclass, field
 
-__all__ = ["Field", "Register", "RegisterMap", "register_map", "Features", "CHANNEL_BASE", "CHANNEL_STRIDE",
+__all__ = ["Field", "Register", "WideRegister", "RegisterMap", "register_map", "Features", "CHANNEL_BASE", "CHANNEL_STRIDE",
            "SEQUENCER_BASE", "ATTEMPTS_BASE", "OUTPUTS_BASE", "OUTPUT_STRIDE", "PATTERN_ENTRIES",
            "OutputSource", "AttemptState", "StopReason", "MIN_PULSE_PERIOD"]
 
@@ -124,6 +124,34 @@ class Register:
         return self.access in ("ro", "rw")
 
 
+@dataclass(frozen=True)
+class WideRegister:
+    """A 64-bit value held in two registers, ``<name>_lo`` then ``<name>_hi`` at the next
+    address: the host reads it in one burst (reading a ``_lo`` first latches its ``_hi``
+    where the node has a latch, as for ``time``) and writes it in one."""
+    name: str
+    lo: Register
+    hi: Register
+
+    @property
+    def readable(self):
+        return self.lo.readable and self.hi.readable
+
+    @property
+    def writable(self):
+        return self.lo.writable and self.hi.writable
+
+    @property
+    def width(self):
+        return 32 + self.hi.width
+
+    def split(self, value):
+        return {self.lo.name: value & 0xFFFF_FFFF, self.hi.name: value >> 32}
+
+    def join(self, values):
+        return values[self.hi.name] << 32 | values[self.lo.name]
+
+
 @dataclass
 class RegisterMap:
     registers: list = field(default_factory=list)
@@ -133,6 +161,13 @@ class RegisterMap:
         self.by_address = {r.address: r for r in self.registers}
         if len(self.by_name) != len(self.registers) or len(self.by_address) != len(self.registers):
             raise ValueError("register names and addresses must be unique")
+        #: the 64-bit values, by name (``time``, ``pulse_period``, ``seq_late_time``, ...)
+        self.wide = {}
+        for r in self.registers:
+            hi = self.by_address.get(r.address + 1)
+            if r.name.endswith("_lo") and hi is not None and hi.name == r.name[:-3] + "_hi" \
+                    and r.width == 32 and r.access == hi.access:
+                self.wide[r.name[:-3]] = WideRegister(r.name[:-3], r, hi)
 
     def __iter__(self):
         return iter(sorted(self.registers, key=lambda r: r.address))
