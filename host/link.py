@@ -17,8 +17,7 @@ from qnu.wire import Command, ErrorCode, Reply
 
 __all__ = ["Link", "EventsFrame", "open_port", "MAX_REPLY_BODY"]
 
-# The longest body a node sends: an EVENTS frame with a full payload.
-MAX_REPLY_BODY = 2 + 4 + wire.MAX_EVENTS_PAYLOAD + 2
+MAX_REPLY_BODY = wire.MAX_REPLY_BODY
 # Requests that can be sent twice without harm, so they are retried once on a timeout.
 IDEMPOTENT = frozenset({Command.IDENTIFY, Command.READ})
 # Port read timeout: how often the link wakes up to check its own deadlines.

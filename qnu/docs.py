@@ -325,7 +325,7 @@ def _check_values():
 def render_protocol():
     """docs/protocol.md."""
     _check_values()
-    max_reply = 2 + 4 + wire.MAX_EVENTS_PAYLOAD + 2
+    max_reply = wire.MAX_REPLY_BODY
     identify_rows, offset = [], 0
     for name, c in zip(_IDENTIFY_NAMES, wire.IDENTIFY_FORMAT[1:]):
         size = struct.calcsize("<" + c)

@@ -4,7 +4,11 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["TickClock"]
+__all__ = ["TickClock", "SAMPLES_PER_CYCLE_CHOICES"]
+
+#: the samples per core cycle a node can take (a power of two, so a tick's
+#: sample index is the low bits of its count)
+SAMPLES_PER_CYCLE_CHOICES = (1, 2, 4, 8, 16)
 
 
 class TickClock:
@@ -17,8 +21,8 @@ class TickClock:
     """
 
     def __init__(self, clock_hz, samples_per_cycle):
-        if samples_per_cycle not in (1, 2, 4, 8, 16):
-            raise ValueError(f"samples_per_cycle must be 1, 2, 4, 8 or 16, not {samples_per_cycle}")
+        if samples_per_cycle not in SAMPLES_PER_CYCLE_CHOICES:
+            raise ValueError(f"samples_per_cycle must be one of {SAMPLES_PER_CYCLE_CHOICES}, not {samples_per_cycle}")
         if clock_hz <= 0:
             raise ValueError(f"clock_hz must be positive, not {clock_hz}")
         self.clock_hz = clock_hz

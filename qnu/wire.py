@@ -40,6 +40,7 @@ END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
 MAX_BURST = 32                      # registers per READ or WRITE
 MAX_REQUEST_BODY = 2 + 3 + 4 * MAX_BURST + 2      # the longest valid request body
 MAX_EVENTS_PAYLOAD = 240            # bytes of records in one EVENTS frame, at most
+MAX_REPLY_BODY = 2 + 4 + MAX_EVENTS_PAYLOAD + 2    # the longest body a node sends: a full EVENTS frame
 
 
 class Command(enum.IntEnum):

@@ -17,15 +17,13 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from .hdl import component_ports
-from .toolchain import VERILATOR_MIN, _cache_dir, find_verilator
+from .toolchain import VERILATOR_ARGS, VERILATOR_MIN, _cache_dir, find_verilator
 
 __all__ = ["HARNESS_SOURCE", "build_harness", "require_verilator", "HarnessBuildError"]
 
 HARNESS_SOURCE = Path(__file__).parent / "harness" / "vboard.cpp"
 
-# Amaranth's Verilog is correct but not lint-clean for Verilator's taste.
-VERILATOR_FLAGS = ["--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-                   "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "--top-module", "top",
+VERILATOR_FLAGS = ["--cc", "--exe", "--build", *VERILATOR_ARGS, "--top-module", "top",
                    "--prefix", "Vtop", "-MAKEFLAGS", "OPT_FAST=-O2"]   # Verilator's default -Os is slower
 CXX_FLAGS = "-O2 -std=c++17"
 

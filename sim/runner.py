@@ -10,17 +10,13 @@ from cocotb_tools.runner import get_runner
 
 from qnu.gateware import TimingCore
 from .hdl import write_verilog
-from .toolchain import simulator_env
+from .toolchain import VERILATOR_ARGS, simulator_env
 
 __all__ = ["CoreBuild", "SequencerBuild", "BUILD_ROOT"]
 
 BUILD_ROOT = Path(os.environ.get("QNU_BUILD", Path.cwd() / "build"))
 TOPLEVEL = "qnu_core"
 
-# Amaranth's Verilog is correct but not lint-clean for Verilator's taste.
-VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-UNOPTFLAT",
-                  "-Wno-CASEINCOMPLETE", "-Wno-UNUSEDSIGNAL", "-O3", "--x-assign", "fast",
-                  "--x-initial", "fast"]
 
 
 class CoreBuild:

@@ -8,6 +8,8 @@ import signal
 import sys
 import time
 
+from qnu.units import SAMPLES_PER_CYCLE_CHOICES
+
 __all__ = ["add_parser"]
 
 
@@ -21,7 +23,7 @@ def add_parser(sub):
     p.add_argument("--backend", choices=("verilator", "amaranth"), default="verilator",
                    help="verilator: compiled, fast (default); amaranth: portable, slow")
     p.add_argument("--channels", type=int, default=4)
-    p.add_argument("--samples-per-cycle", type=int, choices=(1, 2, 4, 8, 16), default=4)
+    p.add_argument("--samples-per-cycle", type=int, choices=SAMPLES_PER_CYCLE_CHOICES, default=4)
     p.add_argument("--clock-hz", type=int, default=100_000_000, help="system clock of the simulated node")
     p.add_argument("--divisor", type=int, default=None,
                    help="UART clock cycles per bit (default 8: a fast simulated link)")

@@ -6,9 +6,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["VERILATOR_MIN", "find_icarus", "find_verilator", "simulator_env"]
+__all__ = ["VERILATOR_MIN", "VERILATOR_ARGS", "find_icarus", "find_verilator", "simulator_env"]
 
 VERILATOR_MIN = (5, 36)     # cocotb 2 refuses anything older
+#: what every Verilator build of Amaranth's Verilog takes (cocotb testbenches and the
+#: virtual board alike): it is correct but not lint-clean for Verilator's taste
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT",
+                  "-O3", "--x-assign", "fast", "--x-initial", "fast"]
 
 
 def _cache_dir():

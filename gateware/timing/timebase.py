@@ -5,6 +5,7 @@ from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from qnu.regmap import MIN_PULSE_PERIOD
+from qnu.units import SAMPLES_PER_CYCLE_CHOICES
 from .event import TIME_WIDTH, add3
 
 __all__ = ["Timebase"]
@@ -44,8 +45,8 @@ class Timebase(wiring.Component):
     """
 
     def __init__(self, samples_per_cycle, default_period, period_width=TIME_WIDTH, fast_steps=True):
-        if samples_per_cycle not in (1, 2, 4, 8, 16):
-            raise ValueError(f"samples_per_cycle must be 1, 2, 4, 8 or 16, not {samples_per_cycle}")
+        if samples_per_cycle not in SAMPLES_PER_CYCLE_CHOICES:
+            raise ValueError(f"samples_per_cycle must be one of {SAMPLES_PER_CYCLE_CHOICES}, not {samples_per_cycle}")
         if default_period < MIN_PERIOD:
             raise ValueError(f"period must be at least {MIN_PERIOD} fine ticks")
         if not fast_steps and samples_per_cycle * (TIME_WIDTH + 4) >= MIN_PERIOD:
