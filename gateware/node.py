@@ -1,6 +1,6 @@
 """A whole node: the timing core behind a UART, a framed protocol and registers."""
 
-from amaranth.hdl import Module, Signal, Cat, Const
+from amaranth.hdl import Module, Const
 from amaranth.lib import wiring, data
 from amaranth.lib.wiring import In, Out, connect
 
@@ -14,7 +14,7 @@ from .hostlink.framing import FrameArbiter, FrameReceiver, FrameTransmitter
 from .hostlink.protocol import CommandEngine, COUNTED
 from .hostlink.eventframer import EventFramer
 from .hostlink.registers import RegisterBank
-from .timing.timebase import MIN_PERIOD
+from .timing.block import TimingBlock
 from .outputs.block import OutputsBlock
 
 __all__ = ["Node", "PHY_STATUS"]
@@ -39,6 +39,12 @@ class Node(wiring.Component):
     ``period_width``, ``fast_steps`` and ``late_stamps`` go to :class:`TimingCore`. A pulse period of
     ``2**period_width`` ticks or more is refused (BAD_VALUE).
     :meth:`small_board_args` gives the settings for a small FPGA.
+
+    It composes the host link (UART, frames, the command engine, the event
+    framer), the register bank and the feature blocks: each block
+    (:class:`~qnu.gateware.timing.block.TimingBlock`,
+    :class:`~qnu.gateware.outputs.block.OutputsBlock`) brings its registers'
+    sources, counters and checks, and wires the bank's values to its gateware.
     """
 
     @staticmethod
@@ -147,8 +153,7 @@ class Node(wiring.Component):
         ]
         connect(m, core.events, framer.events)
 
-        # registers
-        time_hi = Signal(32)
+        # registers: the node's own, then each feature block's
         sources = {
             "magic": Const(MAGIC, 32),
             "build_id": Const(self.build_id, 32),
@@ -157,8 +162,6 @@ class Node(wiring.Component):
                                                        protocol_version=wire.PROTOCOL_VERSION), 32),
             "features": Const(features.word, 32),
             "clock_hz": Const(self.clock_hz, 32),
-            "time_lo": core.now[:32],
-            "time_hi": time_hi,
             "phy_status": self.phy_status.as_value(),
             "records_sent": framer.records_sent,    # (the framer's own: it opens every frame)
         }
@@ -167,31 +170,16 @@ class Node(wiring.Component):
             "err_framing": rx.framing_error,
             "err_overrun": rx.data.valid & ~rx_buffer.w_rdy,
             **{name: getattr(engine.counted, name) for name in COUNTED.members},
-            "pulses_missed": core.pulse_missed,
         }
-        for c in range(self.channels):
-            counted[f"ch{c}_events"] = core.event_incs[c]
-            counted[f"ch{c}_lost"] = core.lost_incs[c]
+        timing = TimingBlock(core, channels=self.channels, period_width=self.period_width)
+        timing_sources, timing_counted, validators, resets = timing.registers(lambda name: bank.value(name))
+        sources.update(timing_sources)
+        counted.update(timing_counted)
         output_sources, output_validators = self.outputs.add(m, core)
         sources.update(output_sources)
-        period = core.pulse_period.init
-        # (a late-stamping core cannot take a time change while entries from
-        # before the previous one are queued: BAD_VALUE, the host retries)
-        validators = {"time_cmd": lambda v: ((v == 1) | (v == 2)) & ~core.time_busy}
-        pw = self.period_width      # a period the phase logic cannot hold is refused, not truncated
-        if pw < 32:
-            validators["pulse_period_lo"] = lambda v: v < 2 ** pw
-        if pw < TIME_WIDTH:
-            validators["pulse_period_hi"] = lambda v: v < 2 ** max(0, pw - 32)
-        # (and one the timebase cannot run: below its minimum, with a zero high word)
-        short = lambda v: (v >= MIN_PERIOD) | (bank.value("pulse_period_hi") != 0)
-        long_enough = validators.get("pulse_period_lo")
-        validators["pulse_period_lo"] = (lambda v: short(v) & long_enough(v)) if long_enough else short
         validators.update(output_validators)
         bank = m.submodules.registers = RegisterBank(
-            self.regmap, sources, validators=validators,
-            resets={"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32,
-},
+            self.regmap, sources, validators=validators, resets=resets,
             counters=list(counted),
             # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
             slow_counters=[name for name in counted if not name.startswith("ch")])
@@ -207,28 +195,7 @@ class Node(wiring.Component):
             bank.write.eq(engine.reg_write),
             bank.write_data.eq(engine.reg_write_data),
         ]
-        with m.If(bank.read_strobe("time_lo")):
-            m.d.sync += time_hi.eq(core.now[32:])
-
-        for c in range(self.channels):
-            ctrl = bank.value(f"ch{c}_ctrl")
-            cfg = core.channel_config[c]
-            m.d.comb += [
-                cfg.enable.eq(ctrl[0]), cfg.rising.eq(ctrl[1]), cfg.falling.eq(ctrl[2]),
-                cfg.delay.eq(bank.value(f"ch{c}_delay")),
-                cfg.dead_time.eq(bank.value(f"ch{c}_dead_time")),
-            ]
-        time_arg = Cat(bank.value("time_arg_lo"), bank.value("time_arg_hi"))
-        command = bank.value("time_cmd")
-        strobe = bank.strobe("time_cmd")
-        m.d.comb += [
-            core.load.valid.eq(strobe & (command == 1)),
-            core.load.payload.eq(time_arg),
-            core.adjust.valid.eq(strobe & (command == 2)),
-            core.adjust.payload.eq(time_arg),
-            core.pulse_period.eq(Cat(bank.value("pulse_period_lo"), bank.value("pulse_period_hi"))),
-        ]
-
+        timing.connect(m, bank)
         m.d.comb += self.triggers.eq(self.outputs.connect(m, bank, engine))
 
         # transmit: replies first, then EVENTS frames, a whole frame at a time
