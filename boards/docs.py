@@ -127,10 +127,9 @@ def render():
               "Trigger outputs: out of reset, output 0 carries the timebase's pulse "
               f"({TRIGGER_WIDTH_S * 1e6:g} us wide, its rising edge one core cycle after the fine tick where "
               "the period starts) and the others the sequencer and the attempt loop, whose edges leave on "
-              "their fine tick; `out<k>_ctrl` selects each output's source (registers.md). The OrangeCrab has "
-              "the sequencer and the attempt loop; the ULX3S's 4 outputs take a level or the pulse (with "
-              "them its nodes missed 50 MHz, see below); the iCEBreaker's one output carries the pulse only "
-              "(no room). The "
+              "their fine tick; `out<k>_ctrl` selects each output's source (registers.md). The OrangeCrab and "
+              "the ULX3S have 4 outputs with the sequencer and the attempt loop; the iCEBreaker's one output "
+              "carries the pulse only (no room, see below). The "
               "output PHY and the gearbox add a latency of their own, constant from power-up: `qnu calibrate` "
               "measures the whole loop.",
               ""]
@@ -172,12 +171,13 @@ def render():
         "of the 5280 logic cells (at 16.2 MHz against 15 MHz), so the sequencer's queue logic and "
         "comparators and the attempt loop's 12 pattern entries (each a 32-bit offset, a countdown and "
         "a pulse generator) do not fit beside it.",
-        "- The sequencer and the attempt loop on the ULX3S: left out of its builds. With them the `x2` "
-        "node (16 samples per cycle) closed at 48.0 MHz against 50 MHz: the longest path runs from a "
-        "sequencer queue's block-RAM read (5.6 ns) through the 64-bit comparison with the planned span "
-        "into the queue's read enable (20.8 ns); the `ddr` node was at 50.2 MHz before routing. The "
-        "OrangeCrab (speed grade 8) has both at 56.6 MHz. A registered head per queue (one cycle more "
-        "between events of one output) is the way to bring them back.",
+        "- The sequencer on the ECP5 boards at speed grade 6 (ULX3S): its 64-bit comparison of each "
+        "queue's head with the planned span, straight from the queue's block RAM (5.6 ns clock to "
+        "output), left 48.0 MHz against 50. Each queue now has a head register in the fabric between "
+        "the block RAM and the comparison (an event reaches the head 3 cycles after it was pushed "
+        "instead of 2; one event per output per cycle still plays). With the node that much larger, "
+        "the output gearbox's LUT-RAM read address had to reach RAM across the chip at 200 MHz "
+        "(170 MHz), so the narrower has a crossing per output lane, placed by its pin.",
         "",
         "## The geared front ends: status and latency",
         "",
