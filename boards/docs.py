@@ -155,8 +155,8 @@ def render():
         "OrangeCrab use IDDRX1F on the same 200 MHz SCLK: 2 samples per SCLK cycle, 8 per 50 MHz "
         "core cycle, 2.5 ns bins.",
         "- iCE40UP5K, 4 channels at 48 MHz (10.4 ns bins): not met. The iCEBreaker node has 2 "
-        "channels at 15 MHz (33.3 ns bins): it fills 5278 of the 5280 logic cells and 23 of the 30 "
-        "block RAMs, and closes at about 16 MHz. Out of context (`tools/fit_report.py`), 3 channels "
+        "channels at 15 MHz (33.3 ns bins): it fills 5236 of the 5280 logic cells and 23 of the 30 "
+        "block RAMs, and closes at about 18.8 MHz (synthesized with ABC9 `-dff`). Out of context (`tools/fit_report.py`), 3 channels "
         "take 112 % of the cells and 4 channels at 48 MHz 129 % and 32 block RAMs. What makes it fit "
         "at all: late stamps (64-bit queue entries, 4 block RAMs a channel instead of 9), counters in "
         "block RAM (`CounterFile`), rw registers read back from a RAM copy, a smaller timebase and "
@@ -167,8 +167,8 @@ def render():
         "register bank, framer, UART framing, about 2000 cells) in a soft CPU or fewer registers, and "
         "32-bit time inside the fabric.",
         "- Trigger outputs on the iCEBreaker: one, carrying the timebase's pulse, with no sequencer, "
-        "attempt loop or source register: the 2-channel node with its pulse output already takes 5278 "
-        "of the 5280 logic cells (at 16.2 MHz against 15 MHz), so the sequencer's queue logic and "
+        "attempt loop or source register: the 2-channel node with its pulse output already takes 5236 "
+        "of the 5280 logic cells (at 18.8 MHz against 15 MHz), so the sequencer's queue logic and "
         "comparators and the attempt loop's 12 pattern entries (each a 32-bit offset, a countdown and "
         "a pulse generator) do not fit beside it.",
         "- The sequencer on the ECP5 boards at speed grade 6 (ULX3S): its 64-bit comparison of each "

@@ -2,7 +2,7 @@
 
 The target was 4 channels at 48 MHz: 4 channels need about 7000 of the
 UP5K's 5280 logic cells, and the 2-channel node fills 98.5 % of them, where
-the fabric closes at about 16 MHz (docs/boards.md).
+the fabric closes at about 18.8 MHz (docs/boards.md).
 """
 
 from amaranth_boards.icebreaker import ICEBreakerPlatform

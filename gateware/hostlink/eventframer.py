@@ -20,7 +20,8 @@ class EventFramer(wiring.Component):
     """Encode events as records into EVENTS and EVENTS_READ frame bodies.
 
     A frame opens on ``request`` (one EVENTS_READ frame, sent even if empty:
-    the reply to READ_EVENTS, carrying ``request_seq``, the request's seq) or,
+    the reply to READ_EVENTS, carrying ``request_seq``, the request's seq, which
+    must hold still until ``request_busy`` falls, as the engine's header does) or,
     while ``stream_enable`` is high, when an event is waiting (an EVENTS frame,
     whose seq counts EVENTS frames).
     It closes when the next record might not fit in ``MAX_EVENTS_PAYLOAD``
@@ -68,9 +69,8 @@ class EventFramer(wiring.Component):
             m.d.sync += [hold.eq(value), hold_valid.eq(1)]
 
         requested = Signal()
-        reply_seq = Signal(8)
         with m.If(self.request):
-            m.d.sync += [requested.eq(1), reply_seq.eq(self.request_seq)]
+            m.d.sync += requested.eq(1)
 
         seq = Signal(8)
         count = Signal(range(16))
@@ -117,7 +117,7 @@ class EventFramer(wiring.Component):
                     m.next = "HEADER"
             with m.State("HEADER"):         # (records_sent stays put until a record is out)
                 header = Cat(Mux(opened_by_request, Const(wire.Reply.EVENTS_READ, 8), Const(wire.Reply.EVENTS, 8)),
-                             Mux(opened_by_request, reply_seq, seq), self.records_sent)
+                             Mux(opened_by_request, self.request_seq, seq), self.records_sent)
                 with m.If(free):
                     emit(header.word_select((6 - count)[:3], 8))
                     m.d.sync += count.eq(count - 1)
