@@ -151,18 +151,19 @@ def test_phy_status_reports_the_front_end():
     run(bench)
 
 
+def edge_every_50_cycles(dut):
+    """Channel 0: a rising edge at sample 1 every 50 cycles (a background testbench)."""
+    async def drive(ctx):
+        cycle = 0
+        while True:
+            ctx.set(dut.samples[0], 0b10 if cycle % 50 == 0 else (0b11 if cycle % 50 < 3 else 0))
+            await ctx.tick()
+            cycle += 1
+    return drive
+
+
 def test_events_read_back():
     regs = register_map(CHANNELS)
-
-    def samples(dut):
-        async def drive(ctx):
-            cycle = 0
-            while True:
-                # channel 0: a rising edge at sample 1 every 50 cycles
-                ctx.set(dut.samples[0], 0b10 if cycle % 50 == 0 else (0b11 if cycle % 50 < 3 else 0))
-                await ctx.tick()
-                cycle += 1
-        return drive
 
     async def bench(ctx, dut, host):
         ctrl = regs["ch0_ctrl"].address
@@ -177,7 +178,7 @@ def test_events_read_back():
         assert all(r.channel == 0 and r.kind == "rising" for r in records)
         assert all(b - a == 50 * N for a, b in zip(stamps, stamps[1:]))
         assert all(t % (50 * N) == 1 for t in stamps)
-    run(bench, samples)
+    run(bench, edge_every_50_cycles)
 
 
 def test_read_events_while_streaming_is_matched_by_seq():
@@ -185,15 +186,6 @@ def test_read_events_while_streaming_is_matched_by_seq():
     the streamed EVENTS frames around it count on without a gap, and the records of both kinds
     make one stream: every index follows the previous frame's, every tag 50 cycles apart."""
     regs = register_map(CHANNELS)
-
-    def samples(dut):
-        async def drive(ctx):
-            cycle = 0
-            while True:
-                ctx.set(dut.samples[0], 0b10 if cycle % 50 == 0 else (0b11 if cycle % 50 < 3 else 0))
-                await ctx.tick()
-                cycle += 1
-        return drive
 
     async def bench(ctx, dut, host):
         ctrl = regs["ch0_ctrl"].address
@@ -225,7 +217,7 @@ def test_read_events_while_streaming_is_matched_by_seq():
             expected_index += len(records)
             stamps += [r.timestamp for r in records]
         assert len(stamps) >= 5 and all(b - a == 50 * N for a, b in zip(stamps, stamps[1:]))
-    run(bench, samples, flush_cycles=64)
+    run(bench, edge_every_50_cycles, flush_cycles=64)
 
 
 def small_board(**overrides):
