@@ -80,16 +80,30 @@ def build_cache_dir():
 def _build_key(plan, seed):
     """The digest of everything a build's result depends on: every file the
     toolchain reads (the netlist, constraints, scripts; the placement seed
-    is in the script) and the versions of the tools that run on them."""
+    is in the script) but its source locations, and the versions of the
+    tools that run on them. A clone elsewhere reuses the same build."""
     versions = []
     for package in TOOL_PACKAGES:
         try:
             versions.append(f"{package}=={metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package} missing")
-    digest = hashlib.sha256(plan.digest())
+    digest = hashlib.sha256()
+    for filename in sorted(plan.files):
+        content = plan.files[filename]
+        if isinstance(content, str):
+            content = content.encode()
+        if filename.endswith(".il"):
+            # where the source files sit (a clone's path) changes no bitstream
+            content = _SRC_ATTRIBUTE.sub(b"", content)
+        digest.update(filename.encode() + b"\0" + content + b"\0")
+    digest.update(plan.script.encode())
     digest.update("\0".join([*versions, str(seed)]).encode())
     return digest.hexdigest()[:24]
+
+
+# RTLIL's source locations: `attribute \src "/path/to/qnu/gateware/...:12"`
+_SRC_ATTRIBUTE = re.compile(rb'^\s*attribute \\src "[^"\n]*"\n', re.M)
 
 
 def _cache_enabled():

@@ -20,6 +20,20 @@ def test_key_follows_every_input():
     assert base != build_module._build_key(plan(top_il="netlist", top_lpf="pins"), seed=2)
 
 
+def test_key_ignores_where_the_sources_sit():
+    """A clone in another folder reuses the build: RTLIL's `src` attributes name
+    source paths, and nothing else in the netlist depends on them."""
+    def netlist(root, width=1):
+        return (f'module \\top\n  attribute \\src "{root}/gateware/node.py:12"\n'
+                f'  wire width {width} \\led\n  attribute \\src "{root}/gateware/node.py:40"\n'
+                '  cell $not $1\n  end\nend\n')
+    base = build_module._build_key(plan(**{"top.il": netlist("/work/main"), "top.lpf": "pins"}), seed=1)
+    assert build_module._build_key(plan(**{"top.il": netlist("/tmp/tmp.8vAZGtjIho"), "top.lpf": "pins"}),
+                                   seed=1) == base
+    assert build_module._build_key(plan(**{"top.il": netlist("/work/main", width=2), "top.lpf": "pins"}),
+                                   seed=1) != base
+
+
 def test_key_follows_the_toolchain(monkeypatch):
     base = build_module._build_key(plan(top_il="netlist"), seed=1)
     real = build_module.metadata.version
