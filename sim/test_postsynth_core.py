@@ -29,8 +29,8 @@ the scenarios that pin down sample order and ordering:
 
 ``-m slow`` adds ``glitches_shorter_than_a_sample``, ``bursts``, and the
 others at full length with another seed, and ``delay_and_dead_time_limits``
-(the 16-bit maximum delay: 16 000 to 33 000 cycles, on a core with the
-default 32-entry queues); with ``QNU_NETLIST_VERILATOR=1`` as well, the
+(the 16-bit maximum delay: runs of 17 000 to 34 000 cycles, on a core with
+the default 32-entry queues); with ``QNU_NETLIST_VERILATOR=1`` as well, the
 default set in Verilator.
 """
 
@@ -46,7 +46,7 @@ CHANNELS = 2
 # small buffers keep synthesis and simulation fast; the overflow scenario
 # still fills them (it is scored on accounting, not on depth)
 SMALL = dict(channel_depth=16, fifo_depth=8)
-# the limits scenario keeps ~16 edges in flight over the maximum delay
+# the limits scenario keeps ~16 edges in flight in a channel's queue over the maximum delay
 DEEP = dict(channel_depth=32, fifo_depth=8)
 # an output FIFO deep enough that Yosys puts it in ECP5 block RAM (DP16KD, modelled
 # in sim/vendor/ecp5/DP16KD.v), as in the board builds
