@@ -25,3 +25,26 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("QNU figures")
         for line in sorted(_FIGURES):
             terminalreporter.write_line(line)
+
+
+# The suite's longest work, started first: on CI's two cores the board builds
+# (minutes each) and the gate-level netlist groups would otherwise land late,
+# one behind another on one worker, while the other worker ran out of tests.
+# Longest first, everything else after in collection order.
+_LONGEST_FIRST = [
+    "boards/test_build.py::test_board_builds_with_timing_met[ulx3s-ddr]",
+    "boards/test_build.py::test_board_builds_with_timing_met[orangecrab-ddr]",
+    "boards/test_build.py::test_board_builds_with_timing_met[ulx3s-x2]",
+    "sim/test_postsynth_core.py::test_netlist[icarus-ice40",
+    "sim/test_postsynth_core.py::test_netlist[icarus-ecp5",
+    "boards/test_build.py::test_board_builds_with_timing_met[icebreaker",
+]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        for i, prefix in enumerate(_LONGEST_FIRST):
+            if item.nodeid.startswith(prefix):
+                return i
+        return len(_LONGEST_FIRST)
+    items.sort(key=rank)        # stable: the rest keeps its order
