@@ -18,9 +18,9 @@ __all__ = ["LEAD_CYCLES", "QUEUE_LATENCY_CYCLES", "SequencerModel", "SequencerRe
 
 #: decisions are planned this many cycles ahead of the output port
 LEAD_CYCLES = 3
-#: an event pushed in cycle p is first compared with its tick in cycle p + 3
-#: (the queue's write, its read register, then its head register)
-QUEUE_LATENCY_CYCLES = 3
+#: an event pushed in cycle p is first compared with its tick in cycle p + 4
+#: (the queue's write, its read register, then its next-event and head registers)
+QUEUE_LATENCY_CYCLES = 4
 
 
 def ps_events(events_ps, clock):
@@ -68,7 +68,7 @@ class SequencerModel:
     """The sequencer, at the level of its specification:
 
     - each output has its own queue; an event pushed in cycle ``p`` is at its
-      head from cycle ``p + 3`` at the earliest;
+      head from cycle ``p + 4`` at the earliest;
     - the head is compared in each cycle ``c`` with that cycle's
       planned span ``[plan, plan + N)``, ``plan = now[c - 1] + N * (LEAD + 1)``:
       inside it, it plays at sample ``tick - plan``; before it, it is late;

@@ -1,7 +1,7 @@
 """The attempt loop: a pattern of pulses replayed every period until a count,
 the host, or a herald stops it."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.hdl import Module, Signal, Mux, Cat, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -84,8 +84,8 @@ class AttemptLoop(wiring.Component):
         m = Module()
         n = self.samples_per_cycle
         lg = max(1, (n - 1).bit_length())
-        plan = Signal(TIME_WIDTH)
-        m.d.sync += plan.eq(self.now + self.lead + n)
+        # n is a power of two: `0 <= x < n` is `x >> shift == 0`, a few LUTs and no carry chain
+        shift = n.bit_length() - 1
 
         # the pattern fits the period: checked each cycle, registered
         fits = [~e.enable | e.on_success | (e.offset + e.width <= self.period) for e in self.pattern]
@@ -102,13 +102,19 @@ class AttemptLoop(wiring.Component):
         herald = Signal()
         m.d.sync += herald.eq(self.herald & self.herald_stops)
 
-        until = Signal(32)              # ticks from the planned span's start to the next attempt
-        starting = Signal()             # an attempt starts in this span, at until
+        # Every decision below starts from a flip-flop: the sign of a register
+        # computed a cycle ahead, never a comparison of a wide value in the cycle.
+        # `wait`: ticks from the planned span's start to the next attempt, less N:
+        # the attempt starts in this span when it is negative, at sample wait % N.
+        wait = Signal(signed(34))
+        starting = Signal()             # an attempt starts in this span
         succeeded = Signal()            # the stop input stopped the loop in this span
-        # the start time against the planned span, computed a cycle ahead from `now`
-        # as `plan` is: the 64-bit subtraction ends in a register
-        first_diff = Signal(TIME_WIDTH + 1)
-        m.d.sync += first_diff.eq(self.start_time - (self.now + self.lead + n))
+        # the start time against the span planned a cycle later (now + LEAD + N):
+        # the 64-bit subtractions end in registers
+        first_diff = Signal(TIME_WIDTH + 1)         # start time - plan: late when negative
+        first_early = Signal()                      # start time >= plan + N: not in this span
+        m.d.sync += [first_diff.eq(self.start_time - (self.now + self.lead + n)),
+                     first_early.eq(self.start_time >= self.now + (self.lead + 2 * n))]
 
         def stop(reason):
             m.d.sync += [self.state.eq(AttemptState.IDLE), self.reason.eq(reason)]
@@ -127,16 +133,17 @@ class AttemptLoop(wiring.Component):
             with m.Elif(self.state == AttemptState.WAITING):
                 with m.If(first_diff[-1]):
                     stop(StopReason.LATE_START)
-                with m.Elif(first_diff[:TIME_WIDTH] < n):
+                with m.Elif(~first_early):
                     m.d.comb += [starting.eq(1), self.attempt_offset.eq(first_diff[:lg])]
                     m.d.sync += [self.state.eq(AttemptState.RUNNING),
-                                 until.eq(first_diff[:32] + self.period - n)]
+                                 wait.eq(first_diff[:32] + self.period - 2 * n)]
             with m.Else():
-                with m.If(until < n):
-                    m.d.comb += [starting.eq(1), self.attempt_offset.eq(until[:lg])]
-                    m.d.sync += until.eq(until + self.period - n)
+                with m.If(wait[-1]):
+                    # (its sample: wait % N, as wait + N is a multiple of N more)
+                    m.d.comb += [starting.eq(1), self.attempt_offset.eq(wait[:lg])]
+                    m.d.sync += wait.eq(wait + self.period - n)
                 with m.Else():
-                    m.d.sync += until.eq(until - n)
+                    m.d.sync += wait.eq(wait - n)
         m.d.comb += self.attempt.eq(starting)
         with m.If(starting):
             m.d.sync += self.attempts.eq(self.attempts + 1)
@@ -147,7 +154,10 @@ class AttemptLoop(wiring.Component):
         # each entry fires once per start of its group, offset ticks after it
         words = [0] * self.outputs
         for i, entry in enumerate(self.pattern):
-            due = Signal(32, name=f"due{i}")            # ticks from this span's start
+            # ticks from the previous span's start (so that a fresh entry's is
+            # its offset from the group start, with no subtraction on the way):
+            # it fires in this span when due < 2n, at sample due % n
+            due = Signal(33, name=f"due{i}")
             armed = Signal(name=f"armed{i}")
             group_start = Mux(entry.on_success, succeeded, starting)
             base = Mux(entry.on_success, 0, self.attempt_offset)
@@ -157,11 +167,12 @@ class AttemptLoop(wiring.Component):
             # fresh < n, without the 33-bit sum on the way (base < n): a short path
             in_span = Signal(name=f"in_span{i}")
             low = Signal(lg + 1, name=f"low{i}")
-            m.d.comb += [low.eq(base + entry.offset[:lg]), in_span.eq((entry.offset[lg:] == 0) & (low < n))]
+            m.d.comb += [low.eq(base + entry.offset[:lg]),
+                         in_span.eq((entry.offset[lg:] == 0) & (low[shift:] == 0))]
             fire_new = begin & in_span
-            fire_old = armed & (due < n)
+            fire_old = armed & (due[shift + 1:] == 0)
             with m.If(begin & ~fire_new):
-                m.d.sync += [armed.eq(1), due.eq(fresh - n)]
+                m.d.sync += [armed.eq(1), due.eq(fresh)]
             with m.Elif(fire_old | fire_new):
                 m.d.sync += armed.eq(0)
             with m.Elif(armed):

@@ -1,6 +1,6 @@
 """The output sequencer: timestamped events played at their fine tick."""
 
-from amaranth.hdl import Module, Mux, Signal, Cat, Const
+from amaranth.hdl import Module, Mux, Signal, Cat, Const, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,18 +39,21 @@ class Sequencer(wiring.Component):
     cycle after the decision). Events queued across a time load
     or step keep their absolute ticks: ahead of the new time they wait,
     behind it they are late; none plays twice. An event pushed in cycle
-    ``p`` into an empty queue is first compared in cycle ``p + 3``: the
-    queue's write, its block RAM's read register, then a head register in
-    the fabric, from which the comparison starts (the block RAM's
-    clock-to-output delay plus the 64-bit comparison into the queue's read
-    enable did not fit a 50 MHz cycle on the ECP5).
+    ``p`` into an empty queue is first compared in cycle ``p + 4``: the
+    queue's write, its block RAM's read register, then two registers in the
+    fabric, `next` and the head. The head's comparison is computed a cycle
+    ahead, from `next` or the head, so that it never starts at the block
+    RAM's output (5.6 ns on an ECP5 at speed grade 6) nor at a shared
+    planned-span register across the chip.
     """
 
-    QUEUE_LATENCY_CYCLES = 3
+    QUEUE_LATENCY_CYCLES = 4
 
     def __init__(self, outputs, samples_per_cycle, depth=512):
         if not 1 <= outputs <= 16:
             raise ValueError("the sequencer drives 1 to 16 outputs")
+        if samples_per_cycle & (samples_per_cycle - 1) or depth < 4:
+            raise ValueError("the sequencer takes a power of two samples per cycle and a depth of at least 4")
         self.outputs, self.samples_per_cycle, self.depth = outputs, samples_per_cycle, depth
         self.lead = LEAD_CYCLES * samples_per_cycle
         super().__init__({
@@ -67,51 +70,58 @@ class Sequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n, k = self.samples_per_cycle, self.outputs
+        shift = n.bit_length() - 1          # n is a power of two: ticks >> shift count cycles
         queued = data.StructLayout({"time": TIME_WIDTH, "action": 2, "width": range(MAX_PULSE_WIDTH + 1)})
         push = self.push.payload
 
-        # the planned span starts here; registered (one cycle old, plus N):
-        # no adder in front of the comparisons
-        plan = Signal(TIME_WIDTH)
-        m.d.sync += plan.eq(self.now + self.lead + n)
-
         lates, fires, late_info = [], [], []
         for lane in range(k):
-            # the queue holds depth - 1 entries, the head register one more
-            fifo = m.submodules[f"queue{lane}"] = BufferedFIFO(width=queued.size, depth=self.depth - 1)
-            # the head register: refilled from the queue in the cycle it
-            # leaves, so one event per cycle still plays
+            # the queue holds depth - 2 entries, `next` and the head one each
+            fifo = m.submodules[f"queue{lane}"] = BufferedFIFO(width=queued.size, depth=self.depth - 2)
+            following = Signal(queued, name=f"next{lane}")
+            following_valid = Signal(name=f"next_valid{lane}")
             head = Signal(queued, name=f"head{lane}")
             head_valid = Signal(name=f"head_valid{lane}")
             mine = push.output == lane
             m.d.comb += [
                 fifo.w_data.eq(Cat(push.time, push.action, push.width)),
                 fifo.w_en.eq(self.push.valid & mine),
-                self.free[lane].eq(self.depth - fifo.level - head_valid),
+                self.free[lane].eq(self.depth - fifo.level - head_valid - following_valid),
             ]
             with m.If(mine):
                 m.d.comb += self.push.ready.eq(fifo.w_rdy)
-            diff = Signal(TIME_WIDTH + 1, name=f"diff{lane}")
-            m.d.comb += diff.eq(head.time - plan)
+
+            # the head's tick against this cycle's planned span, registered: in
+            # the cycle before, from `now` and the head of the next cycle (which
+            # is `next` if the head leaves). Both come from flip-flops in the
+            # fabric, not from the block RAM (5.6 ns to its output), and the
+            # subtraction of two operands and a constant is one carry chain.
+            diff = Signal(signed(TIME_WIDTH + 2), name=f"diff{lane}")     # head.time - plan
             late, fire = Signal(name=f"late{lane}"), Signal(name=f"fire{lane}")
+            advance = Signal(name=f"advance{lane}")     # the head takes `next`
             m.d.comb += [
                 late.eq(head_valid & diff[-1]),
-                fire.eq(head_valid & ~diff[-1] & (diff[:TIME_WIDTH] < n)),
-                fifo.r_en.eq(~head_valid | late | fire),
+                fire.eq(head_valid & (diff[shift:] == 0)),      # 0 <= diff < n
+                advance.eq(~head_valid | late | fire),
+                fifo.r_en.eq(~following_valid | advance),
             ]
+            coming = Mux(advance, following.time, head.time)
+            m.d.sync += diff.eq(coming - self.now - (self.lead + n))
+            with m.If(advance):
+                m.d.sync += [head.eq(following), head_valid.eq(following_valid)]
             with m.If(fifo.r_en):
-                m.d.sync += [head.eq(fifo.r_data), head_valid.eq(fifo.r_rdy)]
+                m.d.sync += [following.eq(fifo.r_data), following_valid.eq(fifo.r_rdy)]
+
             # the decision, registered: the waveform logic starts from flip-flops
             wave = m.submodules[f"wave{lane}"] = LevelAndPulse(n)
             m.d.sync += [wave.fire.eq(fire), wave.offset.eq(diff[:max(1, (n - 1).bit_length())]),
                          wave.action.eq(head.action), wave.width.eq(head.width)]
             m.d.sync += self.samples[lane].eq(wave.samples)
-            # what the counters and the first-late latch need, registered: the
-            # queue's block RAM output and the comparison are a path of their own
+            # what the counters and the first-late latch need, registered
             late_r, fire_r = Signal(name=f"late_r{lane}"), Signal(name=f"fire_r{lane}")
             time_r = Signal(TIME_WIDTH, name=f"time_r{lane}")
             late_by = Signal(TIME_WIDTH, name=f"late_by{lane}")
-            m.d.sync += [late_r.eq(late), fire_r.eq(fire), time_r.eq(head.time), late_by.eq(plan - head.time)]
+            m.d.sync += [late_r.eq(late), fire_r.eq(fire), time_r.eq(head.time), late_by.eq(-diff)]
             lates.append(late_r)
             fires.append(fire_r)
             late_info.append((late_r, lane, time_r, late_by))
