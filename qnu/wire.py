@@ -22,7 +22,8 @@ import struct
 
 __all__ = [
     "PROTOCOL_VERSION", "MAGIC", "END", "ESC", "ESC_END", "ESC_ESC",
-    "Command", "Reply", "ErrorCode", "MAX_BURST", "MAX_REQUEST_BODY", "MAX_EVENTS_PAYLOAD",
+    "Command", "Reply", "ErrorCode", "MAX_BURST", "MAX_REQUEST_BODY", "BURST_HEADER", "BURST_ADDRESS_AT",
+    "BURST_COUNT_AT", "BURST_BODY_BYTES", "MAX_EVENTS_PAYLOAD",
     "RECORD_OVERFLOW", "RECORD_ABSOLUTE", "WIRE_CHANNELS",
     "crc16", "slip_encode", "SlipDecoder", "build_frame", "parse_body", "FrameError",
     "encode_varint", "decode_varint", "encode_records", "decode_records", "Record",
@@ -38,7 +39,15 @@ MAGIC = 0x514E5531                  # "QNU1"
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
 
 MAX_BURST = 32                      # registers per READ or WRITE
-MAX_REQUEST_BODY = 2 + 3 + 4 * MAX_BURST + 2      # the longest valid request body
+#: a register burst's header, the first bytes of a READ, WRITE or SCHEDULE
+#: payload: address u16 (SCHEDULE: reserved, 0), count u8
+BURST_HEADER = struct.Struct("<HB")
+#: where its fields sit in a request body (after kind u8 and seq u8)
+BURST_ADDRESS_AT = 2                # two bytes, little-endian
+BURST_COUNT_AT = 4
+#: a burst request's body without its words: kind, seq, the burst header, the CRC
+BURST_BODY_BYTES = 2 + BURST_HEADER.size + 2
+MAX_REQUEST_BODY = BURST_BODY_BYTES + 4 * MAX_BURST      # the longest valid request body
 MAX_EVENTS_PAYLOAD = 240            # bytes of records in one EVENTS frame, at most
 MAX_REPLY_BODY = 2 + 4 + MAX_EVENTS_PAYLOAD + 2    # the longest body a node sends: a full EVENTS frame
 
@@ -318,13 +327,13 @@ def decode_records(data):
 
 def pack_read(address, count):
     """READ payload: address u16, count u8."""
-    return struct.pack("<HB", address, count)
+    return BURST_HEADER.pack(address, count)
 
 
 def pack_write(address, values):
     """WRITE payload: address u16, count u8, then count x u32."""
     values = list(values)
-    return struct.pack(f"<HB{len(values)}I", address, len(values), *values)
+    return BURST_HEADER.pack(address, len(values)) + struct.pack(f"<{len(values)}I", *values)
 
 
 def unpack_words(payload):
@@ -454,15 +463,15 @@ def pack_schedule(events):
     words = []
     for e in events:
         words += [e.time & 0xFFFF_FFFF, e.time >> 32, e.control_word()]
-    return struct.pack(f"<HB{len(words)}I", 0, len(events), *words)
+    return BURST_HEADER.pack(0, len(events)) + struct.pack(f"<{len(words)}I", *words)
 
 
 def unpack_schedule(payload):
     """(reserved, events) of a SCHEDULE payload; FrameError if its length does not fit its count."""
     if len(payload) < 3:
         raise FrameError("SCHEDULE payload too short")
-    reserved, count = struct.unpack_from("<HB", payload)
+    reserved, count = BURST_HEADER.unpack_from(payload)
     if len(payload) != 3 + 4 * EVENT_WORDS * count:
         raise FrameError(f"SCHEDULE of {count} events in {len(payload)} bytes")
-    words = struct.unpack_from(f"<{EVENT_WORDS * count}I", payload, 3)
+    words = struct.unpack_from(f"<{EVENT_WORDS * count}I", payload, BURST_HEADER.size)
     return reserved, [OutputEvent.from_words(*words[i:i + 3]) for i in range(0, len(words), 3)]

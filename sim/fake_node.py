@@ -224,17 +224,18 @@ class FakeNode:
             if payload:
                 raise _Refusal(ErrorCode.BAD_LENGTH, body_length)
             return self.identity.pack()
+        header = wire.BURST_HEADER.size
         if kind == Command.READ:
-            if len(payload) != 3 or not 1 <= payload[2] <= wire.MAX_BURST:
+            address, count = wire.BURST_HEADER.unpack(payload) if len(payload) == header else (0, 0)
+            if not 1 <= count <= wire.MAX_BURST:
                 raise _Refusal(ErrorCode.BAD_LENGTH, body_length)
-            addresses = self._burst(int.from_bytes(payload[:2], "little"), payload[2])
-            return b"".join(self._read(a).to_bytes(4, "little") for a in addresses)
+            return b"".join(self._read(a).to_bytes(4, "little") for a in self._burst(address, count))
         if kind == Command.WRITE:
-            count = payload[2] if len(payload) >= 3 else 0
-            if not 1 <= count <= wire.MAX_BURST or len(payload) != 3 + 4 * count:
+            address, count = wire.BURST_HEADER.unpack_from(payload) if len(payload) >= header else (0, 0)
+            if not 1 <= count <= wire.MAX_BURST or len(payload) != header + 4 * count:
                 raise _Refusal(ErrorCode.BAD_LENGTH, body_length)
-            addresses = self._burst(int.from_bytes(payload[:2], "little"), count)
-            values = wire.unpack_words(payload[3:])
+            addresses = self._burst(address, count)
+            values = wire.unpack_words(payload[header:])
             for address, value in zip(addresses, values):
                 reg = self.regmap.by_address[address]
                 if not reg.writable:

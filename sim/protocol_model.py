@@ -326,13 +326,13 @@ class NodeModel:
             return ok(f"STREAM {payload[0]}")
 
         # READ and WRITE bursts
-        if len(payload) < 3:
+        if len(payload) < wire.BURST_HEADER.size:
             return refuse(ErrorCode.BAD_LENGTH, length, f"{name} payload of {len(payload)} bytes")
-        address, count = struct.unpack_from("<HB", payload)
+        address, count = wire.BURST_HEADER.unpack_from(payload)
         if not 1 <= count <= wire.MAX_BURST:
             return refuse(ErrorCode.BAD_LENGTH, length, f"{name} count {count}")
         data_bytes = 0 if command == Command.READ else 4 * count
-        if len(payload) != 3 + data_bytes:
+        if len(payload) != wire.BURST_HEADER.size + data_bytes:
             return refuse(ErrorCode.BAD_LENGTH, length, f"{name} of {count} with {len(payload)} payload bytes")
         addresses = [address + i for i in range(count)]
         if command == Command.READ:
@@ -341,7 +341,7 @@ class NodeModel:
                     return refuse(ErrorCode.BAD_ADDRESS, a, f"READ of {count} at {address:#06x}: no register")
             return ok(f"READ of {count} at {address:#06x}", words=addresses)
 
-        values = struct.unpack_from(f"<{count}I", payload, 3)
+        values = struct.unpack_from(f"<{count}I", payload, wire.BURST_HEADER.size)
         for a, v in zip(addresses, values):
             r = self.regmap.by_address.get(a)
             if r is None:

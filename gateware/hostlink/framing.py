@@ -10,7 +10,7 @@ from qnu import wire
 __all__ = ["FrameReceiver", "FrameTransmitter", "FrameArbiter", "body_byte", "frame_info", "header_layout",
            "RxStatus", "HEADER_BYTES"]
 
-HEADER_BYTES = 5            # kind, seq, and the first three payload bytes are kept in registers
+HEADER_BYTES = 2 + wire.BURST_HEADER.size     # kind, seq and a burst's header are kept in registers
 
 body_byte = data.StructLayout({"data": 8, "last": 1})
 # the body length as counted, up to 0xFFFF (an ERROR detail is a u16): BAD_LENGTH reports it

@@ -120,8 +120,8 @@ class CommandEngine(wiring.Component):
         s = SimpleNamespace()
         hdr = self.header
         s.hdr, s.kind, s.seq = hdr, hdr[0], hdr[1]
-        s.base = Cat(hdr[2], hdr[3])
-        s.count = hdr[4]
+        s.base = Cat(hdr[wire.BURST_ADDRESS_AT], hdr[wire.BURST_ADDRESS_AT + 1])
+        s.count = hdr[wire.BURST_COUNT_AT]
         # the frame's length and status stay put until RELEASE takes the frame
         s.length = self.frame.payload.length
         s.status = self.frame.payload.status
@@ -184,9 +184,9 @@ class CommandEngine(wiring.Component):
         table = [
             _Command(wire.Command.IDENTIFY, fits=s.length == 4,
                      start=to("OK_KIND", s.byte_index.eq(0), ok=True)),
-            _Command(wire.Command.READ, fits=(s.length == 7) & burst_ok,
+            _Command(wire.Command.READ, fits=(s.length == wire.BURST_BODY_BYTES) & burst_ok,
                      start=to("CHECK_READ_FETCH")),
-            _Command(wire.Command.WRITE, fits=(s.length == 7 + 4 * s.count) & burst_ok,
+            _Command(wire.Command.WRITE, fits=(s.length == wire.BURST_BODY_BYTES + 4 * s.count) & burst_ok,
                      start=to("CHECK_WRITE_FETCH")),
             _Command(wire.Command.READ_EVENTS, fits=s.length == 4,
                      start=to("EVENTS_WAIT", self.events_request.eq(1), ok=True)),
@@ -196,9 +196,9 @@ class CommandEngine(wiring.Component):
         if self.outputs:          # (a node without a sequencer does not know SCHEDULE)
             table.append(_Command(
                 wire.Command.SCHEDULE,
-                fits=(s.length == 7 + 4 * wire.EVENT_WORDS * s.count) & (s.count >= 1) &
+                fits=(s.length == wire.BURST_BODY_BYTES + 4 * wire.EVENT_WORDS * s.count) & (s.count >= 1) &
                      (s.count <= wire.MAX_SCHEDULE),
-                bad_value=(s.hdr[2] != 0) | (s.hdr[3] != 0),
+                bad_value=(s.hdr[wire.BURST_ADDRESS_AT] != 0) | (s.hdr[wire.BURST_ADDRESS_AT + 1] != 0),
                 start=to("SCHED_CHECK_FETCH", s.index.eq(wire.EVENT_WORDS - 1), s.event.eq(0),
                          *[tally.eq(0) for tally in s.tallies])))
         return table
