@@ -5,6 +5,7 @@ from amaranth.lib import wiring, stream
 from amaranth.lib.wiring import In, Out
 
 from .event import TIME_WIDTH, LOST_WIDTH, EventKind, ChannelConfig, entry_layout, add3
+from .edges import earliest_outside_dead_time
 from ..bramfifo import BufferedFIFO
 
 __all__ = ["TaggerChannel"]
@@ -96,44 +97,7 @@ class TaggerChannel(wiring.Component):
         wanted   = ((rising & cfg.rising.replicate(n)) |
                     (falling & cfg.falling.replicate(n))) & cfg.enable.replicate(n)
 
-        # Dead ticks remaining, counted from the first sample of the current
-        # word, and the samples of this word they leave free (allowed[k] is
-        # dead <= k). Both are registers, and the loop they close through the
-        # edge choice holds no arithmetic: the earliest-candidate pick and a
-        # one-hot select of values derived from the configuration (registered,
-        # so a change of the dead time applies a cycle later).
-        dead = Signal(range(2 ** len(cfg.dead_time) + n))
-        allowed = Signal(n, init=2 ** n - 1)
-        candidates = Signal(n)
-        m.d.comb += candidates.eq(wanted & allowed)
-
-        first = Signal(n)                   # the earliest candidate, one-hot
-        m.d.comb += first.eq(candidates & ~Cat(0, *(candidates[:k].any() for k in range(1, n))))
-        found = Signal()
-        position = Signal(range(n))
-        m.d.comb += found.eq(candidates.any())
-        for k in range(1, n):
-            with m.If(first[k]):
-                m.d.comb += position.eq(k)
-
-        # the dead time beyond one cycle (it is at least one cycle, n ticks):
-        # after an event at sample k, extra + k ticks remain, which leave
-        # sample j of the next word free if extra + k <= j
-        extra = Signal(len(cfg.dead_time))
-        m.d.sync += extra.eq(Mux(cfg.dead_time > n, cfg.dead_time - n, 0))
-        dead_after = 0
-        allowed_after = 0
-        for k in range(n):
-            dead_after = dead_after | Mux(first[k], extra + k, 0)
-            free = Cat((extra <= j - k) if j >= k else 0 for j in range(n))
-            allowed_after = allowed_after | Mux(first[k], free, 0)
-        with m.If(found):
-            m.d.sync += [dead.eq(dead_after), allowed.eq(allowed_after)]
-        with m.Else():
-            m.d.sync += [
-                dead.eq(Mux(dead > n, dead - n, 0)),
-                allowed.eq(Cat(dead <= n + j for j in range(n))),
-            ]
+        found, first, position = earliest_outside_dead_time(m, wanted, cfg.dead_time, n)
 
         s1_valid    = Signal()
         s1_position = Signal(range(n))
