@@ -1,0 +1,262 @@
+"""The herald unit: windows after each attempt's reference, the detectors'
+click pattern in them, a decision table, and the herald it raises."""
+
+from amaranth.hdl import Module, Signal, Mux, Cat, Const, signed
+from amaranth.lib import data, wiring, stream
+from amaranth.lib.wiring import In, Out
+
+from qnu.herald import Outcome, MAX_DETECTORS, MAX_WINDOWS, TABLE_ENTRIES
+from qnu.wire import MAX_PULSE_WIDTH
+from ..timing.event import TIME_WIDTH, ChannelConfig
+from ..timing.edges import earliest_outside_dead_time
+from ..outputs.waveform import LEAD_CYCLES, PulseGenerator
+
+__all__ = ["HeraldUnit", "HERALD_CONFIG", "herald_record_layout", "LATENCY_CYCLES", "OFFSET_WIDTH",
+           "CLICK_WIDTH"]
+
+#: cycles from the core cycle whose sample word holds a window's last tick to
+#: the cycle the herald's word is at the node's ``triggers`` port
+LATENCY_CYCLES = 2
+OFFSET_WIDTH = 24       # window offsets and widths, ticks
+CLICK_WIDTH = 24        # a click's time after the reference in a record, ticks
+
+#: the unit's settings (register fields: see qnu.regmap)
+HERALD_CONFIG = data.StructLayout({
+    "enable":        1,
+    "input_ref":     1,             # the reference is an input edge, not the attempt loop's start
+    "ref_channel":   6,
+    "windows":       2,             # 1 or 2
+    "multi_outcome": 2,             # an Outcome
+    "record":        4,             # outcomes recorded in the event stream (bit = Outcome)
+    "detectors":     data.ArrayLayout(data.StructLayout({"channel": 6, "enable": 1}), MAX_DETECTORS),
+    "window":        data.ArrayLayout(data.StructLayout({"offset": OFFSET_WIDTH, "width": OFFSET_WIDTH}),
+                                      MAX_WINDOWS),
+    "success_output": 4,
+    "state_output":   4,
+    "width":         range(MAX_PULSE_WIDTH + 1),
+})
+
+
+def herald_record_layout():
+    """One decided attempt, for the event stream: the reference tick (after
+    its delay), the attempt's number, its outcome and pattern, and each
+    pattern bit's first click, in ticks after the reference (delay applied)."""
+    return data.StructLayout({
+        "reference": TIME_WIDTH,
+        "attempt":   32,
+        "outcome":   2,
+        "multi":     1,
+        "pattern":   MAX_DETECTORS * MAX_WINDOWS,
+        "clicks":    data.ArrayLayout(CLICK_WIDTH, MAX_DETECTORS * MAX_WINDOWS),
+    })
+
+
+class HeraldUnit(wiring.Component):
+    """Heralds entanglement attempts from detector clicks (docs/herald.md).
+
+    Each attempt starts at a *reference*: the attempt loop's start tick
+    (``attempt`` and ``attempt_offset``, as the loop plans them,
+    ``LEAD_CYCLES`` ahead), or an accepted rising edge of channel
+    ``ref_channel``. Window ``w`` covers ``[R + offset, R + offset + width)``
+    of each detector's click times, ``R`` being the reference's tick; every
+    time is after its channel's delay. A click is an accepted rising edge of
+    the detector's channel as its tagger settings define it (edge kinds,
+    dead time), tagged or not.
+
+    The unit works on the raw sample words (each detector's delay moves its
+    windows, not its clicks), so its decision comes in the cycle whose word
+    holds the last tick any window covers, and the herald's word is at
+    ``herald`` for the output multiplexer in the next: ``LATENCY_CYCLES`` at
+    ``triggers``. A reference arriving while an attempt is undecided is
+    ignored and counted (``overlap``). A window must open at or after its
+    reference on every detector (one cycle after it for an input reference):
+    earlier clicks are not seen.
+    """
+
+    def __init__(self, *, channels, samples_per_cycle, outputs):
+        self.channels, self.samples_per_cycle, self.outputs = channels, samples_per_cycle, outputs
+        n = samples_per_cycle
+        super().__init__({
+            "now":            In(TIME_WIDTH),
+            "samples":        In(data.ArrayLayout(n, channels)),
+            "channel_config": In(data.ArrayLayout(ChannelConfig, channels)),
+            "config":         In(HERALD_CONFIG),
+            "table":          In(2 * TABLE_ENTRIES),
+            "clear":          In(1),        # a new configuration: attempt numbers start again
+            "attempt":        In(1),
+            "attempt_offset": In(range(n)),
+            "herald":         Out(data.ArrayLayout(n, outputs)),
+            "success":        Out(1),       # an attempt was heralded (psi+ or psi-), this cycle
+            "decided":        Out(4),       # one-hot, by Outcome: an attempt was decided this cycle
+            "reference_inc":  Out(1),       # a reference started an attempt
+            "overlap_inc":    Out(1),       # a reference came while an attempt was undecided
+            "record_lost_inc": Out(1),      # a record the event stream had no room for
+            "busy":           Out(1),
+            "records":        Out(stream.Signature(herald_record_layout())),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.samples_per_cycle
+        shift = n.bit_length() - 1      # n is a power of two
+        cfg = self.config
+        pairs = [(w, d) for w in range(MAX_WINDOWS) for d in range(MAX_DETECTORS)]
+
+        # --- each detector's clicks: the channel's edge rules and dead time ---
+        def accepted_rising(channel):
+            word = self.samples[channel] if isinstance(channel, int) else \
+                Signal(n, name="selected_word")
+            ccfg = Signal(ChannelConfig)
+            if not isinstance(channel, int):
+                with m.Switch(channel):
+                    for c in range(self.channels):
+                        with m.Case(c):
+                            m.d.comb += [word.eq(self.samples[c]), ccfg.eq(self.channel_config[c])]
+            else:
+                m.d.comb += ccfg.eq(self.channel_config[channel])
+            last = Signal()
+            m.d.sync += last.eq(word[-1])
+            previous = Cat(last, word[:-1])
+            rising, falling = word & ~previous, ~word & previous
+            wanted = (rising & ccfg.rising.replicate(n)) | (falling & ccfg.falling.replicate(n))
+            found, first, position = earliest_outside_dead_time(m, wanted, ccfg.dead_time, n)
+            return first & rising, position, ccfg.delay
+
+        clicks, positions, delays = [], [], []
+        for d in range(MAX_DETECTORS):
+            det = cfg.detectors[d]
+            click, position, delay = accepted_rising(det.channel)
+            clicks.append(Mux(det.enable, click, 0))
+            positions.append(position)
+            delays.append(delay)
+        ref_click, ref_position, ref_delay = accepted_rising(cfg.ref_channel)
+
+        # --- window bounds in raw ticks after the raw reference, per detector (registered) ---
+        wide = signed(OFFSET_WIDTH + 3)
+        ref_delay_used = Mux(cfg.input_ref, ref_delay, 0)
+        lo_bound = [[Signal(wide, name=f"lo_bound{w}_{d}") for d in range(MAX_DETECTORS)] for w in range(MAX_WINDOWS)]
+        hi_bound = [[Signal(wide, name=f"hi_bound{w}_{d}") for d in range(MAX_DETECTORS)] for w in range(MAX_WINDOWS)]
+        skew = [Signal(signed(18), name=f"skew{d}") for d in range(MAX_DETECTORS)]
+        for w in range(MAX_WINDOWS):
+            win = cfg.window[w]
+            for d in range(MAX_DETECTORS):
+                base = win.offset + ref_delay_used - delays[d]
+                m.d.sync += [lo_bound[w][d].eq(base), hi_bound[w][d].eq(base + win.width - 1)]
+        for d in range(MAX_DETECTORS):
+            m.d.sync += skew[d].eq(delays[d] - ref_delay_used)
+        active = [[Signal(name=f"active{w}_{d}") for d in range(MAX_DETECTORS)] for w in range(MAX_WINDOWS)]
+        for w, d in pairs:
+            m.d.sync += active[w][d].eq(cfg.detectors[d].enable & (cfg.windows > w))
+
+        # --- references: the loop's, moved to the cycle before its start's word; or an input's ---
+        planned, planned_offset = self.attempt, self.attempt_offset
+        for i in range(LEAD_CYCLES - 1):
+            p, o = Signal(name=f"planned{i}"), Signal(range(n), name=f"planned_offset{i}")
+            m.d.sync += [p.eq(planned), o.eq(planned_offset)]
+            planned, planned_offset = p, o
+        reference = Signal()
+        delta = Signal(signed(shift + 2))       # reference tick - the next word's first tick
+        with m.If(cfg.input_ref):
+            m.d.comb += [reference.eq(cfg.enable & ref_click.any()), delta.eq(ref_position - n)]
+        with m.Else():
+            m.d.comb += [reference.eq(cfg.enable & planned), delta.eq(planned_offset)]
+
+        # --- the open attempt: ticks from this word's first tick to each bound ---
+        lo_left = [[Signal(wide, name=f"lo_left{w}_{d}") for d in range(MAX_DETECTORS)] for w in range(MAX_WINDOWS)]
+        hi_left = [[Signal(wide, name=f"hi_left{w}_{d}") for d in range(MAX_DETECTORS)] for w in range(MAX_WINDOWS)]
+        elapsed = [Signal(signed(CLICK_WIDTH + 2), name=f"elapsed{d}") for d in range(MAX_DETECTORS)]
+
+        def small(x):           # 0 <= x < n, with no carry chain
+            return ~x[-1] & (x[shift:] == 0)
+
+        def up_to(x, i, strict):    # tick x of this word is before sample i (or at it, unless strict)
+            low = x[:shift] < i if strict else x[:shift] <= i
+            return x[-1] | (small(x) & low) if shift else x[-1] | (Const(0) if strict else x == 0)
+
+        in_window, ends_here, past = {}, [], []
+        for w, d in pairs:
+            lo, hi = lo_left[w][d], hi_left[w][d]       # (hi: the window's last tick)
+            mask = Cat(up_to(lo, i, strict=False) & ~up_to(hi, i, strict=True) for i in range(n))
+            in_window[w, d] = Signal(n, name=f"in_window{w}_{d}")
+            m.d.comb += in_window[w, d].eq(mask)
+            # the window's last tick is in this word, or behind
+            past.append(~active[w][d] | hi[-1] | small(hi))
+            ends_here.append(active[w][d] & small(hi))
+        closing = Signal()
+        m.d.comb += closing.eq(self.busy & Cat(*past).all() & Cat(*ends_here).any())
+
+        pattern = Signal(len(pairs))
+        multi = Signal()
+        first = Signal(data.ArrayLayout(CLICK_WIDTH, len(pairs)))
+        hits = Signal(len(pairs))
+        for i, (w, d) in enumerate(pairs):
+            m.d.comb += hits[i].eq(self.busy & active[w][d] & (clicks[d] & in_window[w, d]).any())
+
+        reference_time = Signal(TIME_WIDTH)
+        attempt = Signal(32)                    # the next attempt's number
+        accept = Signal()
+        m.d.comb += [accept.eq(reference & (~self.busy | closing)),
+                     self.reference_inc.eq(accept), self.overlap_inc.eq(reference & self.busy & ~closing)]
+
+        # the decided attempt, for the cycle after: the final pattern and its clicks
+        decided = Signal()
+        final = Signal(herald_record_layout())
+        m.d.sync += decided.eq(closing)
+        with m.If(closing):
+            m.d.sync += [final.pattern.eq(pattern | hits),
+                         final.multi.eq(multi | (hits & pattern).any()),
+                         final.reference.eq(reference_time), final.attempt.eq(attempt - 1)]
+            for i, (w, d) in enumerate(pairs):
+                m.d.sync += final.clicks[i].eq(Mux(pattern[i], first[i], elapsed[d] + positions[d]))
+
+        with m.If(accept):
+            m.d.sync += [self.busy.eq(1), pattern.eq(0), multi.eq(0), attempt.eq(attempt + 1),
+                         reference_time.eq(self.now + n + delta + ref_delay_used)]
+            for w, d in pairs:
+                m.d.sync += [lo_left[w][d].eq(lo_bound[w][d] + delta), hi_left[w][d].eq(hi_bound[w][d] + delta)]
+            for d in range(MAX_DETECTORS):
+                m.d.sync += elapsed[d].eq(skew[d] - delta)
+        with m.Else():
+            with m.If(closing):
+                m.d.sync += self.busy.eq(0)
+            with m.If(self.busy):
+                m.d.sync += [pattern.eq(pattern | hits), multi.eq(multi | (hits & pattern).any())]
+                for i, (w, d) in enumerate(pairs):
+                    with m.If(hits[i] & ~pattern[i]):
+                        m.d.sync += first[i].eq(elapsed[d] + positions[d])
+            for w, d in pairs:
+                m.d.sync += [lo_left[w][d].eq(lo_left[w][d] - n), hi_left[w][d].eq(hi_left[w][d] - n)]
+            for d in range(MAX_DETECTORS):
+                m.d.sync += elapsed[d].eq(elapsed[d] + n)
+        with m.If(~cfg.enable | self.clear):
+            m.d.sync += self.busy.eq(0)
+        with m.If(self.clear):
+            m.d.sync += attempt.eq(0)
+
+        # --- the decision, the cycle after the last window's last word ---
+        outcome = Signal(2)
+        m.d.comb += outcome.eq(Mux(final.multi, cfg.multi_outcome, self.table.word_select(final.pattern, 2)))
+        success = decided & ((outcome == Outcome.PSI_PLUS) | (outcome == Outcome.PSI_MINUS))
+        m.d.comb += [self.success.eq(success), self.decided.eq(Mux(decided, 1 << outcome, 0))]
+        lines = []
+        for name, fire in (("success", success), ("state", decided & (outcome == Outcome.PSI_MINUS))):
+            gen = m.submodules[f"{name}_pulse"] = PulseGenerator(n)
+            m.d.comb += [gen.fire.eq(fire), gen.offset.eq(0), gen.width.eq(cfg.width)]
+            lines.append(gen.samples)
+        for k in range(self.outputs):
+            m.d.comb += self.herald[k].eq(Mux(cfg.success_output == k, lines[0], 0) |
+                                          Mux(cfg.state_output == k, lines[1], 0))
+
+        # --- the record, held until the event stream takes it ---
+        records = self.records
+        with m.If(records.ready):
+            m.d.sync += records.valid.eq(0)
+        wanted = decided & cfg.record.bit_select(outcome, 1)
+        with m.If(wanted):
+            with m.If(records.valid & ~records.ready):
+                m.d.comb += self.record_lost_inc.eq(1)
+            with m.Else():
+                m.d.sync += [records.valid.eq(1), records.payload.eq(final), records.payload.outcome.eq(outcome)]
+                for i in range(len(pairs)):     # (clicks not in the pattern read 0)
+                    m.d.sync += records.payload.clicks[i].eq(Mux(final.pattern[i], final.clicks[i], 0))
+        return m
