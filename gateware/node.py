@@ -16,6 +16,7 @@ from .hostlink.eventframer import EventFramer
 from .hostlink.registers import RegisterBank
 from .timing.block import TimingBlock
 from .outputs.block import OutputsBlock
+from .herald.block import HeraldBlock
 
 __all__ = ["Node", "PHY_STATUS"]
 
@@ -104,6 +105,8 @@ class Node(wiring.Component):
         width = pulse_width or max(1, round(PULSE_WIDTH_S * clock_hz * samples_per_cycle))
         self.outputs = OutputsBlock(features, channels=channels, samples_per_cycle=samples_per_cycle,
                                     pulse_width=width, queue_depth=queue_depth)
+        self.herald = HeraldBlock(channels=channels, samples_per_cycle=samples_per_cycle, outputs=features.outputs,
+                                  attempts=features.attempts) if features.herald else None
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),
@@ -140,7 +143,8 @@ class Node(wiring.Component):
         engine = m.submodules.engine = CommandEngine(
             self.identify, outputs=features.outputs if features.sequencer else 0,
             queue_depth=self.outputs.queue_depth)
-        framer = m.submodules.framer = EventFramer(self.channels, flush_cycles=self.flush_cycles)
+        framer = m.submodules.framer = EventFramer(self.channels, flush_cycles=self.flush_cycles,
+                                                   heralds=features.herald)
         connect(m, frames.frame, engine.frame)
         m.d.comb += [
             engine.header.eq(frames.header),
@@ -178,11 +182,17 @@ class Node(wiring.Component):
         output_sources, output_validators = self.outputs.add(m, core)
         sources.update(output_sources)
         validators.update(output_validators)
+        if self.herald:
+            self.herald.add(m, core, self.outputs)
+            herald_sources, herald_counted = self.herald.registers(m, lambda name: bank.value(name), validators)
+            sources.update(herald_sources)
+            counted.update(herald_counted)
+            connect(m, self.herald.unit.records, framer.heralds)
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators, resets=resets,
             counters=list(counted),
             # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
-            slow_counters=[name for name in counted if not name.startswith("ch")])
+            slow_counters=[name for name in counted if not name.startswith(("ch", "her_"))])
         for name, inc in counted.items():
             m.d.comb += bank.counter(name).eq(inc)
         m.d.comb += [
@@ -196,6 +206,8 @@ class Node(wiring.Component):
             bank.write_data.eq(engine.reg_write_data),
         ]
         timing.connect(m, bank)
+        if self.herald:
+            self.herald.connect(m, bank)
         m.d.comb += self.triggers.eq(self.outputs.connect(m, bank, engine))
 
         # transmit: replies first, then EVENTS frames, a whole frame at a time

@@ -32,7 +32,7 @@ class Output:
         features = self._dev.features
         if source == OutputSource.SEQUENCER and not features.sequencer:
             raise ValueError("this node has no sequencer")
-        if source == OutputSource.HERALD:
+        if source == OutputSource.HERALD and not features.herald:
             raise ValueError("this node has no herald unit")
         level = self._dev.regs[self._reg] >> 2 & 1
         self._dev.regs[self._reg] = int(source) | level << 2

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass, field
 
 __all__ = ["Field", "Register", "WideRegister", "RegisterMap", "register_map", "Features", "CHANNEL_BASE", "CHANNEL_STRIDE",
-           "SEQUENCER_BASE", "ATTEMPTS_BASE", "OUTPUTS_BASE", "OUTPUT_STRIDE", "PATTERN_ENTRIES",
+           "SEQUENCER_BASE", "ATTEMPTS_BASE", "OUTPUTS_BASE", "OUTPUT_STRIDE", "PATTERN_ENTRIES", "HERALD_BASE",
            "OutputSource", "AttemptState", "StopReason", "MIN_PULSE_PERIOD"]
 
 CHANNEL_BASE = 0x0100
@@ -22,6 +22,7 @@ SEQUENCER_BASE = 0x0200
 ATTEMPTS_BASE = 0x0300
 OUTPUTS_BASE = 0x0400
 OUTPUT_STRIDE = 0x0004
+HERALD_BASE = 0x0500
 PATTERN_ENTRIES = 12        # pulses per attempt pattern (attempt and on-success entries together)
 MIN_PULSE_PERIOD = 1024     # fine ticks: the shortest pulse period the timebase runs (pulse_period_lo)
 
@@ -57,6 +58,7 @@ class Features:
     sequencer: bool = False     # timestamped output events (SCHEDULE)
     attempts: bool = False      # the attempt loop
     selectable: bool = True     # out<k>_ctrl picks each output's source; without, outputs carry the pulse
+    herald: bool = False        # the herald unit
 
     def __post_init__(self):
         if not 1 <= self.outputs <= 16:
@@ -64,12 +66,13 @@ class Features:
 
     @property
     def word(self):
-        return self.outputs | self.sequencer << 8 | self.attempts << 9 | (not self.selectable) << 10
+        return self.outputs | self.sequencer << 8 | self.attempts << 9 | (not self.selectable) << 10 | \
+            self.herald << 11
 
     @classmethod
     def from_word(cls, word):
         return cls(outputs=word & 0xFF or 1, sequencer=bool(word >> 8 & 1), attempts=bool(word >> 9 & 1),
-                   selectable=not word >> 10 & 1)
+                   selectable=not word >> 10 & 1, herald=bool(word >> 11 & 1))
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ _GLOBAL = [
                                             "blocks exist).",
      (Field("outputs", 0, 8, "trigger outputs"), Field("sequencer", 8, 1, "the output sequencer (SCHEDULE)"),
       Field("attempts", 9, 1, "the attempt loop"),
-      Field("fixed_outputs", 10, 1, "no out<k>_ctrl: every output carries the timebase's pulse")), "const:features"),
+      Field("fixed_outputs", 10, 1, "no out<k>_ctrl: every output carries the timebase's pulse"),
+      Field("herald", 11, 1, "the herald unit")), "const:features"),
     ("time_lo",        0x0008, "ro", 32, 0, "Timebase, fine ticks, low word. Reading it latches time_hi.", (), "time_lo"),
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),
@@ -291,6 +295,48 @@ _OUTPUT = [
     ("free", 0x1, "ro", 32, 0, "Events the output's sequencer queue can still take.", (), "out:free"),
 ]
 
+_HERALD = [
+    ("her_ctrl",      0x00, "rw", 22, 0, "The herald unit's settings (docs/herald.md). Enabling it is refused "
+                                         "(BAD_VALUE) without a detector, with a window of width 0, or, with the "
+                                         "attempt loop as reference, with a window that does not end within "
+                                         "att_period; enabling starts the attempt numbers from 0.",
+     (Field("enable", 0, 1, "decide attempts"),
+      Field("input_ref", 1, 1, "0: attempts start at the attempt loop's starts; 1: at rising edges of "
+                               "`ref_channel`"),
+      Field("windows", 2, 2, "windows per attempt, 1 or 2"),
+      Field("multi_outcome", 4, 2, "the outcome of an attempt in which a detector clicked twice in a window "
+                                   "(0 fail, 1 psi+, 2 psi-, 3 reject)"),
+      Field("record", 8, 4, "outcomes written to the event stream as herald records, a bit per outcome"),
+      Field("ref_channel", 16, 6, "the reference input")), ""),
+    ("her_detectors", 0x01, "rw", 32, 0, "The detectors: the tagger input of each, and whether it is used.",
+     tuple(f for d in range(4) for f in (Field(f"channel{d}", 8 * d, 6, f"detector {d}'s input"),
+                                         Field(f"enable{d}", 8 * d + 7, 1, f"detector {d} is used")))
+     , ""),
+    ("her_win0_offset", 0x02, "rw", 24, 0, "Window 0 (early) opens this many ticks after the reference.", (), ""),
+    ("her_win0_width",  0x03, "rw", 24, 0, "Window 0's width, ticks.", (), ""),
+    ("her_win1_offset", 0x04, "rw", 24, 0, "Window 1 (late) opens this many ticks after the reference.", (), ""),
+    ("her_win1_width",  0x05, "rw", 24, 0, "Window 1's width, ticks.", (), ""),
+    ("her_out",       0x06, "rw", 32, 0, "The herald's pulses: on the success line for psi+ and psi-, on the "
+                                         "state line too for psi- (outputs whose source is 3).",
+     (Field("success_output", 0, 4, "the success line's output"),
+      Field("state_output", 4, 4, "the state line's output"),
+      Field("width", 16, 16, "pulse width, ticks, 1 to 65535")), ""),
+    ("her_status",    0x07, "ro", 1, 0, "The unit's state.", (Field("busy", 0, 1, "an attempt is undecided"),),
+     "her:status"),
+    ("her_latency",   0x08, "ro", 32, 0, "Core cycles from the cycle whose input word holds the last window's "
+                                         "last tick to the herald's word at the outputs.", (), "const:her_latency"),
+    ("her_references", 0x09, "ro", 32, 0, "References that started an attempt, wrapping.", (), "her:count"),
+    ("her_overlaps",  0x0A, "ro", 32, 0, "References ignored: they came while an attempt was undecided.", (),
+     "her:count"),
+    ("her_fail",      0x0B, "ro", 32, 0, "Attempts decided FAIL.", (), "her:count"),
+    ("her_psi_plus",  0x0C, "ro", 32, 0, "Attempts heralded psi+.", (), "her:count"),
+    ("her_psi_minus", 0x0D, "ro", 32, 0, "Attempts heralded psi-.", (), "her:count"),
+    ("her_reject",    0x0E, "ro", 32, 0, "Attempts decided REJECT (ambiguous or multi-click).", (), "her:count"),
+    ("her_records_lost", 0x0F, "ro", 32, 0, "Herald records not written: the previous one was still waiting "
+                                            "for the event stream.", (), "her:count"),
+]
+HERALD_TABLE_BASE = HERALD_BASE + 0x10
+
 MAGIC = 0x514E5531
 
 
@@ -313,6 +359,13 @@ def register_map(channels, features=Features()):
         for i in range(PATTERN_ENTRIES):
             regs += [Register(f"att_pat{i}_{suffix}", PATTERN_BASE + 2 * i + off, access, doc, width, reset, fields)
                      for suffix, off, access, width, reset, doc, fields in _PATTERN]
+    if features.herald:
+        regs += [Register(name, HERALD_BASE + off, access, doc, width, reset, fields, source=src)
+                 for name, off, access, width, reset, doc, fields, src in _HERALD]
+        regs += [Register(f"her_table{i}", HERALD_TABLE_BASE + i, "rw",
+                          f"Decision table, patterns {16 * i} to {16 * i + 15}: two bits each "
+                          "(0 fail, 1 psi+, 2 psi-, 3 reject; qnu.herald).", 32, 0, ())
+                 for i in range(16)]
     for k in range(features.outputs if features.selectable else 0):
         for suffix, off, access, width, reset, doc, fields, src in _OUTPUT:
             if suffix == "free" and not features.sequencer:

@@ -24,7 +24,7 @@ __all__ = [
     "PROTOCOL_VERSION", "MAGIC", "END", "ESC", "ESC_END", "ESC_ESC",
     "Command", "Reply", "ErrorCode", "MAX_BURST", "MAX_REQUEST_BODY", "BURST_HEADER", "BURST_ADDRESS_AT",
     "BURST_COUNT_AT", "BURST_BODY_BYTES", "MAX_EVENTS_PAYLOAD",
-    "RECORD_OVERFLOW", "RECORD_ABSOLUTE", "WIRE_CHANNELS",
+    "RECORD_OVERFLOW", "RECORD_ABSOLUTE", "RECORD_HERALD", "WIRE_CHANNELS", "HeraldRecord",
     "crc16", "slip_encode", "SlipDecoder", "build_frame", "parse_body", "FrameError",
     "encode_varint", "decode_varint", "encode_records", "decode_records", "Record",
     "IdentifyInfo", "IDENTIFY_FORMAT",
@@ -33,7 +33,7 @@ __all__ = [
     "OutputAction", "OutputEvent", "MAX_SCHEDULE", "pack_schedule", "unpack_schedule",
 ]
 
-PROTOCOL_VERSION = 3                # 2: SCHEDULE, QUEUE_FULL; 3: EVENTS_READ
+PROTOCOL_VERSION = 3                # 2: SCHEDULE, QUEUE_FULL; 3: EVENTS_READ (herald records: features.herald)
 MAGIC = 0x514E5531                  # "QNU1"
 
 END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
@@ -219,10 +219,17 @@ def parse_body(body):
 #                    timestamp is the first lost event's
 #   RECORD_ABSOLUTE  V >> 7 is 0; then the base as u64: opens every frame and
 #                    follows a time step backwards. Not an event.
+#   RECORD_HERALD    an attempt the herald unit decided; the timestamp is its
+#                    reference tick. Then flags u8 (outcome: bits 0-1, a
+#                    qnu.herald.Outcome; multi-click: bit 2), varint attempt
+#                    number, pattern u8 (qnu.herald), and for each pattern bit
+#                    set, lowest first, a varint: that detector's first click
+#                    in that window, ticks after the reference.
 
 # The two special codes sit at the top so that no record's first byte is the
 # SLIP END (0xC0) or ESC (0xDB): tags start 0x00-0x3F or 0x80-0xBF, markers
 # 0x7E or 0xFE, ABSOLUTE is always 0x7F.
+RECORD_HERALD = 0x7D
 RECORD_OVERFLOW = 0x7E
 RECORD_ABSOLUTE = 0x7F
 WIRE_CHANNELS = 32
@@ -274,6 +281,33 @@ class Record:
         return f"Record({self.timestamp}, ch{self.channel}, {self.kind}{extra})"
 
 
+class HeraldRecord:
+    """A decided attempt (kind 'herald'): its reference tick, number, outcome
+    (a :class:`qnu.herald.Outcome` value), whether a detector clicked twice
+    in a window, the pattern, and ``clicks``: pattern bit -> first click's
+    ticks after the reference."""
+    __slots__ = ("timestamp", "attempt", "outcome", "multi", "pattern", "clicks")
+    kind = "herald"
+    channel = None
+    lost = 0
+
+    def __init__(self, timestamp, attempt, outcome, multi, pattern, clicks):
+        self.timestamp, self.attempt, self.outcome = timestamp, attempt, outcome
+        self.multi, self.pattern, self.clicks = bool(multi), pattern, dict(clicks)
+        if set(self.clicks) != {i for i in range(8) if pattern >> i & 1}:
+            raise ValueError("a herald record has one click time per pattern bit")
+
+    def _key(self):
+        return (self.timestamp, self.attempt, self.outcome, self.multi, self.pattern, sorted(self.clicks.items()))
+
+    def __eq__(self, other):
+        return isinstance(other, HeraldRecord) and self._key() == other._key()
+
+    def __repr__(self):
+        return (f"HeraldRecord({self.timestamp}, attempt {self.attempt}, outcome {self.outcome}, "
+                f"pattern {self.pattern:#04x}{', multi' if self.multi else ''}, clicks {self.clicks})")
+
+
 def encode_records(records, base=None):
     """Encode records as the node does (an ABSOLUTE first, and on any step back)."""
     out = bytearray()
@@ -282,7 +316,12 @@ def encode_records(records, base=None):
             out += encode_varint(RECORD_ABSOLUTE) + struct.pack("<Q", r.timestamp)
             base = r.timestamp
         delta = r.timestamp - base
-        if r.kind == "overflow":
+        if r.kind == "herald":
+            out += encode_varint(delta << 7 | RECORD_HERALD) + bytes([r.outcome | r.multi << 2])
+            out += encode_varint(r.attempt) + bytes([r.pattern])
+            for i in sorted(r.clicks):
+                out += encode_varint(r.clicks[i])
+        elif r.kind == "overflow":
             out += encode_varint(delta << 7 | RECORD_OVERFLOW) + bytes([r.channel]) + encode_varint(r.lost)
         else:
             out += encode_varint(delta << 7 | r.channel << 1 | (r.kind == "falling"))
@@ -307,7 +346,21 @@ def decode_records(data):
         if base is None:
             raise FrameError("record before any ABSOLUTE record")
         base += delta
-        if code == RECORD_OVERFLOW:
+        if code == RECORD_HERALD:
+            if pos >= len(data):
+                raise FrameError("HERALD record truncated")
+            flags = data[pos]
+            attempt, pos = decode_varint(data, pos + 1)
+            if pos >= len(data):
+                raise FrameError("HERALD record truncated")
+            pattern = data[pos]
+            pos += 1
+            clicks = {}
+            for i in range(8):
+                if pattern >> i & 1:
+                    clicks[i], pos = decode_varint(data, pos)
+            records.append(HeraldRecord(base, attempt, flags & 3, flags >> 2 & 1, pattern, clicks))
+        elif code == RECORD_OVERFLOW:
             if pos >= len(data):
                 raise FrameError("OVERFLOW record truncated")
             channel = data[pos]

@@ -9,11 +9,14 @@ from amaranth.lib.wiring import In, Out
 from qnu import wire
 from ..timing.event import EventKind, TIME_WIDTH, event_layout
 from .framing import body_byte
+from ..herald.unit import herald_record_layout, CLICK_WIDTH
 
 __all__ = ["EventFramer"]
 
 # the longest record: ABSOLUTE (9 bytes) then an OVERFLOW marker (11 + 1 + 5)
 _LONGEST_RECORD = 9 + 11 + 1 + 5
+# the longest herald record: ABSOLUTE, its varint, flags, attempt, pattern, 8 click times
+_LONGEST_HERALD = 9 + 11 + 1 + 5 + 1 + 8 * ((CLICK_WIDTH + 6) // 7)
 
 
 class EventFramer(wiring.Component):
@@ -34,9 +37,13 @@ class EventFramer(wiring.Component):
     ``request_busy`` is high from ``request`` until the requested frame's last
     byte has been taken from ``body``: the command engine holds the next
     frame's reply back meanwhile, so replies go out in order.
+
+    With ``heralds``, herald records (the herald unit's) go out too, before
+    any waiting event: each is a record of the frame like a tag.
     """
 
-    def __init__(self, channels, *, flush_cycles=4096):
+    def __init__(self, channels, *, flush_cycles=4096, heralds=False):
+        self.with_heralds = heralds
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"the wire carries at most {wire.WIRE_CHANNELS} channels")
         self.flush_cycles = flush_cycles
@@ -48,6 +55,7 @@ class EventFramer(wiring.Component):
             "request_busy":  Out(1),
             "body":          Out(stream.Signature(body_byte)),
             "records_sent":  Out(32),
+            **({"heralds": In(stream.Signature(herald_record_layout()))} if heralds else {}),
         })
 
     def elaborate(self, platform):
@@ -84,15 +92,31 @@ class EventFramer(wiring.Component):
         p = self.events.payload
         is_marker = p.kind == EventKind.OVERFLOW
         code = Mux(is_marker, wire.RECORD_OVERFLOW, Cat(p.kind == EventKind.FALLING, p.channel))
+        # a herald record goes first; `herald` says the record being encoded is one
+        # (without heralds, none of this is built: the netlist is the tagger's alone)
+        if self.with_heralds:
+            herald = Signal()
+            stamp = Signal(TIME_WIDTH)
+            in_next = Signal()
+            h = self.heralds.payload
+            pick = Mux(in_next, self.heralds.valid, herald)
+            m.d.comb += [stamp.eq(Mux(pick, h.reference, p.timestamp))]
+            code = Mux(herald, wire.RECORD_HERALD, code)
+            waiting_herald = self.heralds.valid
+        else:
+            stamp = p.timestamp
         base = Signal(TIME_WIDTH)
         # its sign says whether time stepped back; a register: the subtraction
         # takes the whole cycle on a small FPGA (DECIDE waits for it)
         delta = Signal(signed(TIME_WIDTH + 1))
-        m.d.sync += delta.eq(p.timestamp - base)
+        m.d.sync += delta.eq(stamp - base)
         varint = Signal(TIME_WIDTH + 7)
 
         def record_done():
-            m.d.comb += self.events.ready.eq(1)
+            if self.with_heralds:
+                m.d.comb += [self.events.ready.eq(~herald), self.heralds.ready.eq(herald)]
+            else:
+                m.d.comb += self.events.ready.eq(1)
             m.d.sync += self.records_sent.eq(self.records_sent + 1)
             m.next = "NEXT"
 
@@ -124,10 +148,17 @@ class EventFramer(wiring.Component):
                     with m.If(count == 1):
                         m.next = "NEXT"
             with m.State("NEXT"):
-                full = record_bytes > wire.MAX_EVENTS_PAYLOAD - _LONGEST_RECORD
+                if self.with_heralds:
+                    m.d.comb += in_next.eq(1)
+                    longest = Mux(waiting_herald, _LONGEST_HERALD, _LONGEST_RECORD)
+                    waiting = self.events.valid | waiting_herald
+                    m.d.sync += herald.eq(waiting_herald)
+                else:
+                    longest, waiting = _LONGEST_RECORD, self.events.valid
+                full = record_bytes > wire.MAX_EVENTS_PAYLOAD - longest
                 with m.If(full):
                     m.next = "CLOSE"
-                with m.Elif(self.events.valid):
+                with m.Elif(waiting):
                     m.d.sync += idle.eq(0)
                     m.next = "DECIDE"
                 with m.Elif(opened_by_request | ~self.stream_enable | (idle == self.flush_cycles)):
@@ -146,19 +177,27 @@ class EventFramer(wiring.Component):
                     with m.If(count == 9):
                         emit(wire.RECORD_ABSOLUTE)
                     with m.Else():              # the timestamp, little-endian
-                        emit(p.timestamp.word_select((8 - count)[:3], 8))
+                        emit(stamp.word_select((8 - count)[:3], 8))
                     m.d.sync += [count.eq(count - 1), record_bytes.eq(record_bytes + 1)]
                     with m.If(count == 1):
                         # the record itself follows, at a delta of zero from the new base
-                        m.d.sync += [base.eq(p.timestamp), varint.eq(code)]
+                        m.d.sync += [base.eq(stamp), varint.eq(code)]
                         m.next = "VARINT"
             with m.State("VARINT"):
                 with send_varint_byte():
-                    m.d.sync += base.eq(p.timestamp)
-                    with m.If(is_marker):
-                        m.next = "MARKER_CHANNEL"
-                    with m.Else():
-                        record_done()
+                    m.d.sync += base.eq(stamp)
+                    if self.with_heralds:
+                        with m.If(herald):
+                            m.next = "HERALD_FLAGS"
+                        with m.Elif(is_marker):
+                            m.next = "MARKER_CHANNEL"
+                        with m.Else():
+                            record_done()
+                    else:
+                        with m.If(is_marker):
+                            m.next = "MARKER_CHANNEL"
+                        with m.Else():
+                            record_done()
             with m.State("MARKER_CHANNEL"):
                 with m.If(free):
                     emit(p.channel)
@@ -167,6 +206,8 @@ class EventFramer(wiring.Component):
             with m.State("MARKER_LOST"):
                 with send_varint_byte():
                     record_done()
+            if self.with_heralds:
+                self._herald_states(m, h, emit, free, varint, record_bytes, send_varint_byte, record_done)
             with m.State("CLOSE"):
                 with m.If(free):
                     m.d.sync += [out.valid.eq(1), out.payload.data.eq(hold), out.payload.last.eq(1),
@@ -178,3 +219,31 @@ class EventFramer(wiring.Component):
         m.d.comb += self.request_busy.eq(self.request | requested |
                                          (opened_by_request & (~fsm.ongoing("IDLE") | out.valid)))
         return m
+
+    @staticmethod
+    def _herald_states(m, h, emit, free, varint, record_bytes, send_varint_byte, record_done):
+        """A herald record's fields after its first varint (format in qnu.wire)."""
+        index = Signal(range(len(h.pattern) + 1))
+        with m.State("HERALD_FLAGS"):
+            with m.If(free):
+                emit(Cat(h.outcome, h.multi))
+                m.d.sync += [varint.eq(h.attempt), record_bytes.eq(record_bytes + 1)]
+                m.next = "HERALD_ATTEMPT"
+        with m.State("HERALD_ATTEMPT"):
+            with send_varint_byte():
+                m.next = "HERALD_PATTERN"
+        with m.State("HERALD_PATTERN"):
+            with m.If(free):
+                emit(h.pattern)
+                m.d.sync += [index.eq(0), record_bytes.eq(record_bytes + 1)]
+                m.next = "HERALD_CLICK"
+        with m.State("HERALD_CLICK"):           # the next pattern bit's click time, if any
+            with m.If(index == len(h.pattern)):
+                record_done()
+            with m.Else():
+                m.d.sync += [index.eq(index + 1), varint.eq(h.clicks.as_value().word_select(index, CLICK_WIDTH))]
+                with m.If(h.pattern.bit_select(index, 1)):
+                    m.next = "HERALD_CLICK_TIME"
+        with m.State("HERALD_CLICK_TIME"):
+            with send_varint_byte():
+                m.next = "HERALD_CLICK"

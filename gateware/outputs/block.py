@@ -55,7 +55,8 @@ class OutputsBlock:
             for i in range(PATTERN_ENTRIES):
                 # an enabled pulse needs an output that exists and a width
                 validators[f"att_pat{i}_ctrl"] = lambda v: ~v[4] | ((v[:4] < f.outputs) & (v[16:] != 0))
-        allowed = [OutputSource.LEVEL, OutputSource.PULSE] + ([OutputSource.SEQUENCER] if f.sequencer else [])
+        allowed = [OutputSource.LEVEL, OutputSource.PULSE] + ([OutputSource.SEQUENCER] if f.sequencer else []) + \
+            ([OutputSource.HERALD] if f.herald else [])
         for k in range(f.outputs if f.selectable else 0):
             validators[f"out{k}_ctrl"] = lambda v: Cat(*(v[:2] == s for s in allowed)).any()
         return sources, validators
