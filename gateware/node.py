@@ -183,11 +183,10 @@ class Node(wiring.Component):
         sources.update(output_sources)
         validators.update(output_validators)
         if self.herald:
-            self.herald.add(m, core, self.outputs)
+            self.herald.add(m, core, self.outputs, framer.heralds)
             herald_sources, herald_counted = self.herald.registers(m, lambda name: bank.value(name), validators)
             sources.update(herald_sources)
             counted.update(herald_counted)
-            connect(m, self.herald.unit.records, framer.heralds)
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators, resets=resets,
             counters=list(counted),

@@ -21,6 +21,7 @@ from qnu.recording import Recording
 from qnu.units import TickClock
 from qnu.regmap import MIN_PULSE_PERIOD, Features, register_map
 from qnu.host.attempts import Attempts
+from qnu.host.herald import Herald
 from qnu.host.outputs import Outputs
 from qnu.host.sequencer import Sequencer
 from qnu.wire import Command
@@ -120,6 +121,7 @@ class Device:
             self.outputs = Outputs(self)
             self._sequencer = Sequencer(self) if self.features.sequencer else None
             self._attempts = Attempts(self) if self.features.attempts else None
+            self._herald = Herald(self) if self.features.herald else None
             # A stream left running by an earlier session would crowd the link; its frames
             # predate this session, which counts records from the node's records_sent on.
             self.stream(False)
@@ -162,6 +164,13 @@ class Device:
         if self._attempts is None:
             raise QnuError(f"the node on {self.port} has no attempt loop (a small board's build)")
         return self._attempts
+
+    @property
+    def herald(self):
+        """The herald unit (:class:`qnu.host.herald.Herald`)."""
+        if self._herald is None:
+            raise QnuError(f"the node on {self.port} has no herald unit (a build without it)")
+        return self._herald
 
     def time_ps(self):
         """The node's time now, in integer ps (the start of the current tick)."""

@@ -149,3 +149,7 @@ class SequencerFull(DeviceError):
 class AttemptsRefused(QnuError):
     """The node refused to start the attempt loop: the period is shorter than a core
     cycle, or a pulse of the pattern does not end within the period."""
+
+
+class HeraldRefused(QnuError, ValueError):
+    """A herald configuration the node cannot follow (or refused): the message says which setting and why."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from qnu import wire
 from qnu.host.errors import QnuError
-from qnu.recording import Gap, Overflow, TagBlock
+from qnu.recording import Gap, Herald, Overflow, TagBlock
 
 __all__ = ["EventStream", "BlockCollector"]
 
@@ -30,7 +30,7 @@ class EventStream:
 
     def block(self, frames, *, bad_frames=0):
         """One TagBlock from a list of :class:`qnu.host.link.EventsFrame`."""
-        channel, ticks, edge, overflows, gaps = [], [], [], [], []
+        channel, ticks, edge, overflows, gaps, heralds = [], [], [], [], [], []
         first_record = None
         for frame in frames:
             try:
@@ -42,7 +42,7 @@ class EventStream:
             if missing is None:
                 err = QnuError(f"the node's record index went back from {self.next_index} to {index}: "
                                "was the node reset?")
-                err.partial = [self._make(channel, ticks, edge, overflows, gaps, first_record, bad_frames)]
+                err.partial = [self._make(channel, ticks, edge, overflows, gaps, first_record, bad_frames, heralds)]
                 self.next_index = None      # start counting afresh from the next frame
                 raise err
             if missing:
@@ -56,14 +56,16 @@ class EventStream:
                 self.next_index = index
                 continue
             for r in records:
-                if r.kind == "overflow":
+                if r.kind == "herald":
+                    heralds.append(r)
+                elif r.kind == "overflow":
                     overflows.append((r.channel, r.timestamp, r.lost))
                 else:
                     channel.append(r.channel)
                     ticks.append(r.timestamp)
                     edge.append(1 if r.kind == "rising" else -1)
             self.next_index = (index + len(records)) % _MOD
-        return self._make(channel, ticks, edge, overflows, gaps, first_record, bad_frames)
+        return self._make(channel, ticks, edge, overflows, gaps, first_record, bad_frames, heralds)
 
     def catch_up(self, records_sent):
         """Records sent but never received since the last frame, given the node's records_sent."""
@@ -81,14 +83,17 @@ class EventStream:
         missing = (index - self.next_index) % _MOD
         return None if missing >= _MOD // 2 else missing
 
-    def _make(self, channel, ticks, edge, overflows, gaps, first_record, bad_frames):
+    def _make(self, channel, ticks, edge, overflows, gaps, first_record, bad_frames, heralds=()):
         ov_ps = self.clock.to_ps(np.array([o[1] for o in overflows], dtype=np.int64))
+        # (a reference is a timestamp, in the middle of its bin; a click's time after it is a difference)
+        heralds = [Herald(int(self.clock.to_ps(h.timestamp)), h.attempt, h.outcome, h.multi, h.pattern,
+                          {k: round(t * self.clock.bin_ps) for k, t in h.clicks.items()}) for h in heralds]
         return TagBlock(
             channel=np.array(channel, dtype=np.int16),
             timestamp_ps=self.clock.to_ps(np.array(ticks, dtype=np.int64)),
             edge=np.array(edge, dtype=np.int8),
             overflows=[Overflow(o[0], int(t), o[2]) for o, t in zip(overflows, ov_ps)],
-            gaps=gaps, first_record=first_record, bad_frames=bad_frames)
+            gaps=gaps, first_record=first_record, bad_frames=bad_frames, heralds=heralds)
 
 
 class BlockCollector:

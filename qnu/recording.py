@@ -19,6 +19,11 @@ Overflow.__doc__ = "The node lost ``lost`` events of ``channel``, the first at `
 Gap = collections.namedtuple("Gap", "position missing")
 Gap.__doc__ = "``missing`` records (tags or markers) never arrived, just before tag ``position``."
 Tags = collections.namedtuple("Tags", "channel timestamp_ps edge")
+Herald = collections.namedtuple("Herald", "reference_ps attempt outcome multi pattern clicks_ps")
+Herald.__doc__ = ("An attempt the node's herald unit decided: its reference time, number, outcome "
+                  "(a qnu.herald.Outcome), multi-click flag, pattern and clicks_ps: pattern bit -> the first "
+                  "click's time after the reference, ps.")
+_HERALD_COLUMNS = 6 + 8      # block, reference_ps, attempt, outcome, multi, pattern, 8 click times (-1: none)
 
 _FORMAT = 1
 
@@ -35,6 +40,7 @@ class TagBlock:
     edge: np.ndarray = field(default_factory=lambda: _empty(np.int8))
     overflows: list = field(default_factory=list)
     gaps: list = field(default_factory=list)
+    heralds: list = field(default_factory=list)     # Herald records, in arrival order
     first_record: int = None    # stream index (mod 2**32) of the block's first record, if known
     bad_frames: int = 0         # corrupt frames the host received while collecting this block
 
@@ -92,6 +98,11 @@ class Recording:
         return [o for b in self.blocks for o in b.overflows]
 
     @property
+    def heralds(self):
+        """Every herald record (:class:`Herald`), in arrival order."""
+        return [h for b in self.blocks for h in b.heralds]
+
+    @property
     def gaps(self):
         """Every gap, with its position among all the recording's tags."""
         out, offset = [], 0
@@ -128,6 +139,8 @@ class Recording:
         tags = self.tags()
         ov = [(i, *o) for i, b in enumerate(self.blocks) for o in b.overflows]
         gaps = [(i, *g) for i, b in enumerate(self.blocks) for g in b.gaps]
+        heralds = [(i, h.reference_ps, h.attempt, h.outcome, int(h.multi), h.pattern,
+                    *(h.clicks_ps.get(k, -1) for k in range(8))) for i, b in enumerate(self.blocks) for h in b.heralds]
         np.savez_compressed(
             path, format=_FORMAT,
             channel=tags.channel, timestamp_ps=tags.timestamp_ps, edge=tags.edge,
@@ -137,6 +150,7 @@ class Recording:
             block_bad_frames=np.array([b.bad_frames for b in self.blocks], dtype=np.int64),
             overflow=np.array(ov, dtype=np.int64).reshape(-1, 4),    # block, channel, timestamp_ps, lost
             gap=np.array(gaps, dtype=np.int64).reshape(-1, 3),       # block, position, missing
+            herald=np.array(heralds, dtype=np.int64).reshape(-1, _HERALD_COLUMNS),
             clock_hz=np.int64(self.clock_hz or 0), samples_per_cycle=np.int64(self.samples_per_cycle or 0),
             duration_s=np.float64(np.nan if self.duration_s is None else self.duration_s),
             node_duration_s=np.float64(np.nan if self.node_duration_s is None else self.node_duration_s))
@@ -156,6 +170,9 @@ class Recording:
                     f["channel"][s], f["timestamp_ps"][s], f["edge"][s],
                     overflows=[Overflow(*map(int, row[1:])) for row in f["overflow"] if row[0] == i],
                     gaps=[Gap(*map(int, row[1:])) for row in f["gap"] if row[0] == i],
+                    heralds=[Herald(int(row[1]), int(row[2]), int(row[3]), bool(row[4]), int(row[5]),
+                                    {k: int(t) for k, t in enumerate(row[6:]) if t >= 0})
+                             for row in (f["herald"] if "herald" in f else ()) if row[0] == i],
                     first_record=None if first < 0 else first, bad_frames=int(f["block_bad_frames"][i])))
             def optional(key):
                 value = float(f[key]) if key in f else np.nan

@@ -4,9 +4,14 @@ checks, and its wiring to the register bank, the timing core and the outputs."""
 from amaranth.hdl import Signal, Cat, Const
 
 from qnu.herald import Outcome, TABLE_WORDS, MAX_DETECTORS
-from .unit import HeraldUnit, LATENCY_CYCLES, OFFSET_WIDTH
+from ..bramfifo import BufferedFIFO
+from .unit import HeraldUnit, LATENCY_CYCLES, OFFSET_WIDTH, herald_record_layout
 
 __all__ = ["HeraldBlock"]
+
+#: herald records waiting for the event stream: the UART can be busy for a
+#: reply or a long frame while attempts end every few microseconds
+RECORD_QUEUE = 16
 
 _COUNTED = {"her_fail": Outcome.FAIL, "her_psi_plus": Outcome.PSI_PLUS, "her_psi_minus": Outcome.PSI_MINUS,
             "her_reject": Outcome.REJECT}
@@ -22,8 +27,13 @@ class HeraldBlock:
         self.channels, self.n, self.outputs, self.attempts = channels, samples_per_cycle, outputs, attempts
         self.unit = HeraldUnit(channels=channels, samples_per_cycle=samples_per_cycle, outputs=outputs)
 
-    def add(self, m, core, outputs_block):
+    def add(self, m, core, outputs_block, events):
+        """... and the herald records, through a queue, to ``events`` (the event framer's herald stream)."""
         unit = m.submodules.herald = self.unit
+        queue = m.submodules.herald_records = BufferedFIFO(width=herald_record_layout().size, depth=RECORD_QUEUE)
+        m.d.comb += [queue.w_data.eq(unit.records.payload), queue.w_en.eq(unit.records.valid),
+                     unit.records.ready.eq(queue.w_rdy),
+                     events.valid.eq(queue.r_rdy), events.payload.eq(queue.r_data), queue.r_en.eq(events.ready)]
         m.d.comb += [unit.now.eq(core.now), unit.samples.eq(core.samples),
                      unit.channel_config.eq(core.channel_config),
                      outputs_block.mux.herald.eq(unit.herald)]

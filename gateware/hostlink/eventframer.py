@@ -133,7 +133,8 @@ class EventFramer(wiring.Component):
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
-                with m.If(requested | (self.stream_enable & self.events.valid)):
+                pending = self.events.valid | self.heralds.valid if self.with_heralds else self.events.valid
+                with m.If(requested | (self.stream_enable & pending)):
                     m.d.sync += [
                         count.eq(6), record_bytes.eq(0), idle.eq(0), first.eq(1),
                         opened_by_request.eq(requested), requested.eq(0),
