@@ -9,8 +9,9 @@ PYTEST_ARGS ?=
 setup:
 	bash tools/setup.sh
 
+# The entanglement link: physics Monte Carlo, the herald gateware in Verilator, the table.
 demo: setup
-	$(VENV)/qnu demo
+	$(VENV)/qnu link --config examples/link.toml --output build/demo
 
 # The whole suite, slow variants included, both simulators, on all cores.
 test: setup

@@ -24,6 +24,7 @@ reference channel's event time after its delay):
   cycle before the word of its start tick, an input reference in its own word).
 """
 
+import bisect
 from dataclasses import dataclass, field
 
 from qnu.herald import Outcome, MAX_DETECTORS, pattern_bit
@@ -116,7 +117,9 @@ class HeraldModel:
         pattern, multi, first = 0, False, {}
         for d, ch in enumerate(s.detectors):
             for w, (offset, width) in enumerate(s.windows):
-                inside = [t - R for t in clicks.get(ch, ()) if R + offset <= t < R + offset + width]
+                times = clicks.get(ch, ())      # (sorted)
+                lo, hi = bisect.bisect_left(times, R + offset), bisect.bisect_left(times, R + offset + width)
+                inside = [t - R for t in times[lo:hi]]
                 if inside:
                     pattern |= pattern_bit(d, w)
                     first[(d, w)] = min(inside)
