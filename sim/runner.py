@@ -12,7 +12,7 @@ from qnu.gateware import TimingCore
 from .hdl import write_verilog
 from .toolchain import VERILATOR_ARGS, simulator_env
 
-__all__ = ["CoreBuild", "SequencerBuild", "BUILD_ROOT"]
+__all__ = ["CoreBuild", "SequencerBuild", "HeraldBuild", "BUILD_ROOT"]
 
 BUILD_ROOT = Path(os.environ.get("QNU_BUILD", Path.cwd() / "build"))
 TOPLEVEL = "qnu_core"
@@ -115,3 +115,24 @@ class SequencerBuild(CoreBuild):
 
     def test(self, testcase, *, seed=1, **kw):
         return super().test(testcase, test_module="qnu.sim.tb.sequencer_tb", seed=seed, **kw)
+
+
+class HeraldBuild(CoreBuild):
+    """The herald unit (:class:`qnu.gateware.herald.HeraldUnit`), for sim/tb/herald_tb.py."""
+
+    def __init__(self, simulator, *, samples_per_cycle):
+        self.simulator = simulator
+        self.params = dict(samples_per_cycle=samples_per_cycle)
+        self.core_args = {}
+        self.netlist = None
+        self.name = f"herald-{simulator}-n{samples_per_cycle}"
+        self.dir = BUILD_ROOT / "cocotb" / self.name
+        self._runner = None
+
+    def design(self):
+        from qnu.gateware.herald import HeraldUnit
+        from .herald_scenarios import CHANNELS, OUTPUTS
+        return HeraldUnit(channels=CHANNELS, outputs=OUTPUTS, **self.params)
+
+    def test(self, testcase, *, seed=1, **kw):
+        return super().test(testcase, test_module="qnu.sim.tb.herald_tb", seed=seed, **kw)

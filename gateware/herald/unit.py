@@ -252,11 +252,9 @@ class HeraldUnit(wiring.Component):
         with m.If(records.ready):
             m.d.sync += records.valid.eq(0)
         wanted = decided & cfg.record.bit_select(outcome, 1)
-        with m.If(wanted):
-            with m.If(records.valid & ~records.ready):
-                m.d.comb += self.record_lost_inc.eq(1)
-            with m.Else():
-                m.d.sync += [records.valid.eq(1), records.payload.eq(final), records.payload.outcome.eq(outcome)]
-                for i in range(len(pairs)):     # (clicks not in the pattern read 0)
-                    m.d.sync += records.payload.clicks[i].eq(Mux(final.pattern[i], final.clicks[i], 0))
+        m.d.comb += self.record_lost_inc.eq(wanted & records.valid & ~records.ready)
+        with m.If(wanted & ~self.record_lost_inc):
+            m.d.sync += [records.valid.eq(1), records.payload.eq(final), records.payload.outcome.eq(outcome)]
+            for i in range(len(pairs)):     # (clicks not in the pattern read 0)
+                m.d.sync += records.payload.clicks[i].eq(Mux(final.pattern[i], final.clicks[i], 0))
         return m
