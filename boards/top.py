@@ -76,11 +76,13 @@ class NodeTop(Elaboratable):
 
 def board_features(board, phy):
     """A board's node features: one trigger output per output pin of its PHY, and
-    the sequencer and attempt loop unless the board leaves them out (a small FPGA)."""
+    the sequencer and attempt loop unless the board leaves them out (a small FPGA);
+    the herald unit where the board asks for it."""
     sequencer = board.node_features.get("sequencer", True)
     return Features(outputs=len(phy.outputs), sequencer=sequencer,
                     attempts=board.node_features.get("attempts", sequencer),
-                    selectable=board.node_features.get("selectable", True))
+                    selectable=board.node_features.get("selectable", True),
+                    herald=board.node_features.get("herald", False))
 
 
 def _reset_on_unlock(m, domain, clock, locked, *, pipeline=0):

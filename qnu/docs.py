@@ -225,7 +225,13 @@ def _record_fields(records):
                                                f"{r.timestamp} ticks"))
             base = r.timestamp
         delta = r.timestamp - base
-        if r.kind == "overflow":
+        if r.kind == "herald":
+            rows.append((data, "HERALD", f"varint {delta << 7 | wire.RECORD_HERALD:#x}: code {wire.RECORD_HERALD}, "
+                                         f"delta {delta} (reference t = {r.timestamp}); flags "
+                                         f"`{data[len(wire.encode_varint(delta << 7 | wire.RECORD_HERALD))]:02X}` "
+                                         f"(outcome {r.outcome}); attempt {r.attempt}; pattern {r.pattern:#04x}; "
+                                         f"clicks {', '.join(f'{t} ticks' for _, t in sorted(r.clicks.items()))}"))
+        elif r.kind == "overflow":
             v = wire.encode_varint(delta << 7 | wire.RECORD_OVERFLOW)
             rows.append((data, "OVERFLOW", f"varint {delta << 7 | wire.RECORD_OVERFLOW:#x}: code "
                                            f"{wire.RECORD_OVERFLOW}, delta {delta} (t = {r.timestamp}); "
@@ -244,7 +250,8 @@ def _examples():
     rmap = regmap.register_map(4)
     info = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, 0x2026_0001, 4, 4, 125_000_000)
     events = [Record(1_000_000, 0, "rising"), Record(1_000_003, 1, "falling"), Record(1_000_200, 2, "rising"),
-              Record(1_000_210, 2, "overflow", lost=5), Record(999_000, 0, "rising")]
+              Record(1_000_210, 2, "overflow", lost=5), Record(999_000, 0, "rising"),
+              wire.HeraldRecord(999_950, 17, 2, False, 0b0001_0010, {1: 80, 4: 760})]
     index = 1234
     payload_records = wire.encode_records(events)
     index_bytes = wire.pack_events(index)[:4]
@@ -444,6 +451,12 @@ def render_protocol():
         _table(["code", "record", "then", "meaning"],
                [[f"0 to {2 * wire.WIRE_CHANNELS - 1}", "tag", "-",
                  "channel = code >> 1; falling edge if code & 1, else rising"],
+                [wire.RECORD_HERALD, "HERALD", "flags u8, attempt varint, pattern u8, a varint per pattern bit",
+                 "an attempt the herald unit decided (only from a node whose `features` has `herald`): the "
+                 "timestamp is its reference tick; flags bits 0-1 the outcome (0 fail, 1 psi+, 2 psi-, 3 "
+                 "reject), bit 2 a multi-click; the attempt's number; the pattern (bit window*4 + detector: "
+                 "that detector clicked in that window, docs/herald.md); then, for each set bit from the "
+                 "lowest, the first such click's ticks after the reference. It counts as a record"],
                 [wire.RECORD_OVERFLOW, "OVERFLOW", "channel u8, lost varint",
                  "the node lost `lost` events of the channel (full queue); the timestamp is the first lost "
                  "event's, and the marker sits in the stream where those events would have been"],
