@@ -23,8 +23,9 @@ def parse_status(line):
 class VerilatorBackend:
     name = "verilator"
 
-    def __init__(self, node, feed, master_fd, *, divisor, log=None, loopbacks=()):
+    def __init__(self, node, feed, master_fd, *, divisor, log=None, loopbacks=(), outputs_fd=None):
         self.exe = build_harness(node, log=log)
+        self.outputs_fd = outputs_fd            # the harness reports its trigger words there (co-simulation)
         self.loopbacks = list(loopbacks)       # (output, input, delay in ticks): cables
         self.feed, self.fd, self.divisor = feed, master_fd, divisor
         self.proc = None
@@ -38,8 +39,12 @@ class VerilatorBackend:
         cmd = [str(self.exe), "--pty-fd", str(self.fd), "--divisor", str(self.divisor)]
         for output, channel, delay in self.loopbacks:
             cmd += ["--loopback", f"{output}:{channel}:{delay}"]
+        fds = [self.fd]
+        if self.outputs_fd is not None:
+            cmd += ["--outputs-fd", str(self.outputs_fd)]
+            fds.append(self.outputs_fd)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     pass_fds=[self.fd], bufsize=0,
+                                     pass_fds=fds, bufsize=0,
                                      start_new_session=True)    # Ctrl-C reaches us; we stop it in order
         try:
             fcntl.fcntl(self.proc.stdin.fileno(), F_SETPIPE_SZ, 1 << 20)

@@ -93,7 +93,7 @@ class VirtualBoard:
 
     def __init__(self, *, backend="verilator", channels=4, samples_per_cycle=4, clock_hz=100_000_000,
                  divisor=DEFAULT_DIVISOR, sources=(), seed=None, edge_log=None, build_id=0, node=None,
-                 log=None, loopbacks=(), outputs=4):
+                 log=None, loopbacks=(), outputs=4, feed=None, outputs_fd=None):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
         self.backend_name = backend
@@ -105,6 +105,7 @@ class VirtualBoard:
                                      bin_ps=self.clock.bin_ps, seed=seed)
         self._edge_log_path, self._build_id, self._node = edge_log, build_id, node
         self.outputs = outputs
+        self._custom_feed, self._outputs_fd = feed, outputs_fd     # (a co-simulation's)
         self.loopbacks = [lb if isinstance(lb, Loopback) else Loopback(*lb) for lb in loopbacks]
         for lb in self.loopbacks:
             if not 0 <= lb.channel < channels:
@@ -144,12 +145,12 @@ class VirtualBoard:
         self.path = os.ttyname(self._slave)
         edge_log = self._edge_log_path and EdgeLogWriter(self._edge_log_path, channels=self.channels,
                                                          bin_ps=self.clock.bin_ps)
-        feed = self._feed = _Feed(self.stream, edge_log)
+        feed = self._feed = self._custom_feed or _Feed(self.stream, edge_log)
         try:
             if self.backend_name == "verilator":
                 from .vboard_verilator import VerilatorBackend
                 self.backend = VerilatorBackend(node, feed, self._master, divisor=self.divisor, log=self._log,
-                                                loopbacks=cables)
+                                                loopbacks=cables, outputs_fd=self._outputs_fd)
             else:
                 from .vboard_amaranth import AmaranthBackend
                 self.backend = AmaranthBackend(node, feed, self._master, divisor=self.divisor, loopbacks=cables)

@@ -27,6 +27,12 @@
 // word captured at the end of cycle c holds the same ticks, so a cable of 0
 // ticks shows tick t of the output in tick t of the input.
 //
+// Outputs (--outputs-fd FD), for a co-simulation that exchanges signals
+// between boards: records of two little-endian u64, (cycle, word) each time
+// the `triggers` word changes (the word during that cycle, bit k*N+i =
+// output k, tick i), and (cycle | 1 << 63, 0) whenever the harness is about
+// to wait for stimulus: every word before that cycle has been reported.
+//
 // Status (stdout), one line, on SIGUSR1 ("status ...") and at exit ("final ..."):
 //   cycles=N seconds=S cycles_per_second=R bytes_in=N bytes_out=N pulses=N
 //   framing_errors=N dropped_out=N records=N
@@ -74,6 +80,37 @@ static double now_s() {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+// The trigger words reported on --outputs-fd.
+struct OutputLog {
+    int fd = -1;
+    std::vector<uint64_t> buf;
+    uint64_t last = 0;
+    bool any = false;
+    void add(uint64_t cycle, uint64_t word) {
+        if (any && word == last) return;
+        buf.push_back(cycle);
+        buf.push_back(word);
+        last = word;
+        any = true;
+    }
+    void flush(uint64_t done_before) {
+        if (fd < 0) return;
+        buf.push_back(done_before | (1ull << 63));
+        buf.push_back(0);
+        const char* p = (const char*)buf.data();
+        size_t left = buf.size() * 8;
+        while (left) {
+            ssize_t put = write(fd, p, left);
+            if (put < 0) { if (errno == EINTR && !stop_flag) continue; die("writing the outputs failed"); }
+            p += put;
+            left -= put;
+        }
+        buf.clear();
+    }
+};
+static OutputLog outlog;
+static uint64_t g_cycle = 0;
+
 // Buffered reader of the stimulus records on stdin.
 struct Stimulus {
     uint8_t buf[1 << 16];
@@ -86,6 +123,7 @@ struct Stimulus {
         while (tail - head < n) {
             if (eof) return false;
             if (head > 0) { memmove(buf, buf + head, tail - head); tail -= head; head = 0; }
+            outlog.flush(g_cycle);          // (a co-simulation's partners may be waiting for these)
             ssize_t got = read(0, buf + tail, sizeof buf - tail);
             if (got > 0) tail += got;
             else if (got == 0) eof = true;
@@ -141,6 +179,13 @@ static unsigned get_bit(const T& port, int i) {
     else return (port[i / 32] >> (i % 32)) & 1;
 }
 
+// The low 64 bits of a port, whatever C type Verilator chose for it.
+template <typename T>
+static uint64_t get_u64(const T& port) {
+    if constexpr (std::is_integral_v<T>) return (uint64_t)port;
+    else return (uint64_t)port[0] | (uint64_t)port[1] << 32;
+}
+
 // A cable from a trigger output to a tagger input, delayed by whole ticks.
 struct Loop {
     int out = 0, in = 0;
@@ -149,7 +194,7 @@ struct Loop {
 };
 
 struct Args {
-    int pty_fd = -1, divisor = 0, reset_cycles = 4, poll_cycles = 256;
+    int pty_fd = -1, divisor = 0, reset_cycles = 4, poll_cycles = 256, outputs_fd = -1;
     uint64_t max_cycles = UINT64_MAX;
     double max_seconds = 0;
     std::vector<Loop> loops;
@@ -167,6 +212,7 @@ static Args parse(int argc, char** argv) {
         else if (k == "--poll-cycles") a.poll_cycles = atoi(v);
         else if (k == "--max-cycles") a.max_cycles = strtoull(v, nullptr, 10);
         else if (k == "--max-seconds") a.max_seconds = atof(v);
+        else if (k == "--outputs-fd") a.outputs_fd = atoi(v);
         else if (k == "--loopback") {
             Loop l;
             unsigned long long d = 0;
@@ -197,6 +243,7 @@ int main(int argc, char** argv) {
     fcntl(args.pty_fd, F_SETFL, fcntl(args.pty_fd, F_GETFL) | O_NONBLOCK);
 
     Verilated::commandArgs(1, argv);
+    outlog.fd = args.outputs_fd;
     Vtop* top = new Vtop;
     Stimulus stim;
     stim.header();
@@ -241,6 +288,7 @@ int main(int argc, char** argv) {
     uint8_t held_word[WORD_BYTES + 8] = {};     // the stimulus word in force
     while (!stop_flag) {
         bool changed = false;
+        g_cycle = cycle;
         while (cycle == next_cycle) {
             memcpy(held_word, next_word, WORD_BYTES);
             changed = true;
@@ -288,6 +336,7 @@ int main(int argc, char** argv) {
             top->uart_rx = 0;
         }
 
+        if (outlog.fd >= 0) outlog.add(cycle, get_u64(top->triggers));
         top->clk = 0; top->eval();
         top->clk = 1; top->eval();
         cycle++;

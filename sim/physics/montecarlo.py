@@ -35,8 +35,12 @@ def _photon_times(rng, count, arrival, lifetime, sigma):
     return t + rng.normal(0.0, sigma, count) if sigma > 0 else t
 
 
-def simulate(physics, attempts, seed=0):
-    """Clicks of ``attempts`` attempts under ``physics`` (a LinkPhysics)."""
+def simulate(physics, attempts, seed=0, *, shifts=None, fired=None):
+    """Clicks of ``attempts`` attempts under ``physics`` (a LinkPhysics).
+
+    ``shifts``: per node ('a', 'b'), each attempt's photon arrival shift in ps
+    (a co-simulation's lasers fire when their gateware says); ``fired``: per
+    node, whether it fired in each attempt at all (default: always)."""
     p, rng = physics, np.random.default_rng(seed)
     e, det, vis = p.emitter, p.detector, p.beam_splitter.visibility
     rounds = p.rounds
@@ -50,6 +54,9 @@ def simulate(physics, attempts, seed=0):
     else:
         emitted = {w: rng.random(attempts) < e.emission_probability for w in "ab"}
         round_of = {w: (rng.random(attempts) < 0.5).astype(np.int64) for w in "ab"}
+    if fired is not None:
+        emitted = {w: emitted[w] & np.asarray(fired[w], dtype=bool) for w in "ab"}
+    shift = {w: np.zeros(attempts) if shifts is None else np.asarray(shifts[w], dtype=float) for w in "ab"}
     # the primaries' ports: the two nodes' photons in one round leave by the
     # same port with probability (1 + V) / 2
     port_a = rng.integers(0, 2, attempts)
@@ -63,19 +70,19 @@ def simulate(physics, attempts, seed=0):
         tau, sigma = p.lifetime_ps(w), p.jitter_ps(w)
         keep = rng.random(attempts) < p.transmission(w) * det.efficiency
         idx = np.flatnonzero(emitted[w] & keep)
-        times = _photon_times(rng, len(idx), arrival[round_of[w][idx]], tau, sigma)
+        times = _photon_times(rng, len(idx), arrival[round_of[w][idx]], tau, sigma) + shift[w][idx]
         events.append((idx, ports[w][idx], times, SIGNAL))
         # a second photon of a double excitation: routed on its own
         extra = np.flatnonzero(emitted[w] & (rng.random(attempts) < e.double_excitation) &
                                (rng.random(attempts) < p.transmission(w) * det.efficiency))
-        times = _photon_times(rng, len(extra), arrival[round_of[w][extra]], tau, sigma)
+        times = _photon_times(rng, len(extra), arrival[round_of[w][extra]], tau, sigma) + shift[w][extra]
         events.append((extra, rng.integers(0, 2, len(extra)), times, SIGNAL))
         transducer = p.node(w)[2]
         if transducer is not None:          # noise photons, in every round
             for r in range(rounds):
                 n = rng.poisson(transducer.noise_photons * p.noise_transmission(w) * det.efficiency, attempts)
                 idx = np.repeat(np.arange(attempts), n)
-                times = _photon_times(rng, len(idx), arrivals[r], tau, sigma)
+                times = _photon_times(rng, len(idx), arrivals[r], tau, sigma) + shift[w][idx]
                 events.append((idx, rng.integers(0, 2, len(idx)), times, NOISE))
 
     # dark counts from a dead time before the first window to the end of the last
