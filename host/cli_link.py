@@ -10,8 +10,9 @@ __all__ = ["SUBCOMMANDS", "format_table"]
 def format_table(r):
     z = (r["p_success_measured"] - r["p_success_analytic"]) / r["p_success_sigma"] if r["p_success_sigma"] else 0
     o = r["outcomes"]
-    lines = [f"link: {r['scheme']}, {r['attempts']} attempts, herald decided by the "
-             f"{'gateware (Verilator)' if r['backend'] == 'verilator' else 'herald model'}",
+    who = "herald model" if r["backend"] != "verilator" else \
+        "gateware of all three boards (Verilator co-simulation)" if "co_simulation" in r else "station's gateware (Verilator)"
+    lines = [f"link: {r['scheme']}, {r['attempts']} attempts, herald decided by the {who}",
              f"  {'fail':<10} {o['fail']:>9}", f"  {'psi+':<10} {o['psi_plus']:>9}",
              f"  {'psi-':<10} {o['psi_minus']:>9}", f"  {'reject':<10} {o['reject']:>9}",
              f"  success probability  {r['p_success_measured']:.5f} ± {r['p_success_sigma']:.5f} measured, "
@@ -40,7 +41,12 @@ def _link(args):
         def progress(done):
             bar.update(max(0, done - bar.n))
         try:
-            results, clicks, _ = run_link(config, backend=args.backend, progress=progress)
+            if args.backend == "cosim":
+                from qnu.sim.cosim import run_cosim
+                results, _, co = run_cosim(config, progress=progress, stop_on_herald=args.stop_on_herald)
+                clicks = co.clicks_view(results["attempts"])
+            else:
+                results, clicks, _ = run_link(config, backend=args.backend, progress=progress)
         except (ValueError, RuntimeError) as e:
             raise QnuError(str(e)) from None
         progress(config.count)
@@ -53,8 +59,12 @@ def _add_link(sub):
     p = sub.add_parser("link", help="simulate a heralded entanglement link (physics + the herald gateware)")
     p.add_argument("--config", required=True, help="a link file (TOML; examples/link.toml)")
     p.add_argument("--output", required=True, help="directory for results.json and the plots")
-    p.add_argument("--backend", choices=("verilator", "model"), default="verilator",
-                   help="who decides each attempt: the herald gateware on a virtual board, or the herald model")
+    p.add_argument("--backend", choices=("verilator", "cosim", "model"), default="verilator",
+                   help="verilator: the station's herald gateware decides (the nodes are the physics model); "
+                        "cosim: all three boards' gateware, nodes' attempt loops and cables included (links of "
+                        "100 m or more); model: the herald model, for sweeps")
+    p.add_argument("--stop-on-herald", action="store_true",
+                   help="cosim: a herald, back by cable, stops both nodes' attempt loops")
     p.add_argument("--count", type=int, help="attempts (overrides the file)")
     p.add_argument("--sweep-attempts", type=int, default=20_000, help="attempts per point of the window sweep plot")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

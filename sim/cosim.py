@@ -295,6 +295,9 @@ class Cosim:
                         self.fired[w][k] = tick
         self._make_attempts(last * self.link.n)
 
+    def clicks_view(self, attempts):
+        return _ClicksView(self, attempts)
+
     def reference(self, k):
         """The station's reference tick of attempt ``k``: the sync edge, after its cable."""
         return self.start_tick + k * self.period + self.sync_offset + self.delay["a"]
@@ -403,10 +406,18 @@ def run_cosim(config, *, chunk_cycles=None, stop_on_herald=False, progress=None,
 
 
 class _ClicksView:
-    """What _results needs of the clicks: each attempt's false-herald flag."""
+    """The co-simulation's clicks as the results and plots take them: each attempt's
+    false-herald flag, and each click's attempt, detector and time after its reference."""
 
     def __init__(self, co, attempts):
         self.false = np.array(co.false[:attempts], dtype=bool)
+        b = co.link.bin_ps
+        detector = np.concatenate([np.full(len(co.click_ticks[d]), d) for d in DETECTORS]).astype(np.int64)
+        t = np.concatenate([np.asarray(co.click_ticks[d], dtype=float) for d in DETECTORS])
+        first = co.reference(0) * b
+        self.attempt = np.floor((t - first + co.period * b / 2) / (co.period * b)).astype(np.int64)
+        self.detector = detector
+        self.time_ps = t - co.reference(self.attempt) * b
 
 
 def model_outcomes(co, attempts):
