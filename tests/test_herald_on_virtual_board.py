@@ -7,6 +7,7 @@ tags (the tagger and the herald see the same clicks)."""
 import time
 
 import numpy as np
+import pytest
 
 from qnu.herald import Outcome, scheme_table
 from qnu.host import AttemptPulse, Device
@@ -57,3 +58,26 @@ def test_herald_decides_every_attempt_as_the_model_does_from_the_tags():
                       "psi_plus": by_outcome[Outcome.PSI_PLUS], "psi_minus": by_outcome[Outcome.PSI_MINUS],
                       "reject": by_outcome[Outcome.REJECT], "records_lost": 0}
     assert min(by_outcome[Outcome.PSI_PLUS], by_outcome[Outcome.PSI_MINUS]) >= 5   # the comparison means something
+
+
+def test_herald_settings_the_node_cannot_follow_are_refused_with_a_reason():
+    from qnu.host import HeraldRefused
+    with VirtualBoard(backend="verilator", channels=4, samples_per_cycle=N, clock_hz=100_000_000, divisor=8,
+                      outputs=2) as board, Device(board.path, timeout=5) as dev:
+        dev.regs["att_period"] = 100
+        with pytest.raises(HeraldRefused, match="beyond the attempt period of 100 ticks"):
+            dev.herald.configure(detectors=(1, 2), window_ps=300_000, window_offset_ps=50_000)
+        with pytest.raises(HeraldRefused, match="a reference with no window"):
+            dev.herald.configure(detectors=(1, 2), window_ps=0, window_offset_ps=0)
+        with pytest.raises(HeraldRefused, match="one to 4 detectors"):
+            dev.herald.configure(detectors=(), window_ps=10_000, window_offset_ps=0)
+        with pytest.raises(HeraldRefused, match="late_window_offset_ps"):
+            dev.herald.configure(scheme="barrett-kok", window_ps=10_000, window_offset_ps=0)
+        dev.configure(1, delay_ps=100_000)        # detector 1's delay moves its window before an input reference
+        with pytest.raises(HeraldRefused, match="the unit sees clicks from 4 on"):
+            dev.herald.configure(detectors=(1, 2), window_ps=10_000, window_offset_ps=20_000, reference=3)
+        assert dev.regs["her_ctrl"] & 1 == 0          # nothing was enabled
+        # the node itself refuses what the host library would have: enabling with no detector
+        from qnu.host.errors import DeviceError
+        with pytest.raises(DeviceError):
+            dev.regs.write({"her_detectors": 0, "her_win0_width": 5, "her_ctrl": 1 | 1 << 2 | 1 << 1 | 3 << 16})
