@@ -25,6 +25,7 @@ bench: setup
 	$(VENV)/python bench/vboard_speed.py
 	$(VENV)/python bench/wire_throughput.py
 	$(VENV)/python bench/outputs_speed.py
+	$(VENV)/python bench/link_speed.py
 
 clean:
 	rm -rf build .pytest_cache
