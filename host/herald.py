@@ -20,7 +20,7 @@ last window closes, stops the local attempt loop if it was started with
 from qnu.herald import Outcome, MAX_DETECTORS, pack_table, scheme_table, TABLE_ENTRIES
 from qnu.regmap import OutputSource
 
-from .errors import DeviceError, HeraldRefused, QnuError
+from .errors import DeviceError, HeraldRefused
 
 __all__ = ["Herald", "Outcome"]
 

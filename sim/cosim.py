@@ -34,7 +34,7 @@ import numpy as np
 
 from qnu.herald import Outcome
 from .herald_model import HeraldModel, HeraldSettings, clicks_from_events
-from .link import Link, PULSE_PS
+from .link import Link
 from .model import ChannelSettings, Waveform, expected_events
 from .physics.montecarlo import simulate
 from .virtual_board import VirtualBoard
@@ -332,7 +332,7 @@ class Cosim:
 def run_cosim(config, *, chunk_cycles=None, stop_on_herald=False, progress=None, timeout_s=600):
     """Run the link with all three boards' gateware; (results, outcomes per attempt, the Cosim)."""
     from qnu.host import AttemptPulse, Device, StopReason
-    from .link import _results
+    from .link import link_results
     link = Link(config)
     c, b, n = config, link.bin_ps, link.n
     progress = progress or (lambda attempts: None)
@@ -381,7 +381,7 @@ def run_cosim(config, *, chunk_cycles=None, stop_on_herald=False, progress=None,
             rec = station.record(until=finished, poll_s=0.1)
             counts = {k: v - before[k] for k, v in station.herald.counts().items()}
             node_status = {w: dev.attempts.status() for w, dev in (("a", a), ("b", b_dev))}
-        except Exception as e:
+        except Exception:
             if co.error is not None:        # a board stalled because the exchange failed: say why
                 raise RuntimeError(f"the co-simulation failed: {co.error!r}") from co.error
             raise
@@ -396,7 +396,7 @@ def run_cosim(config, *, chunk_cycles=None, stop_on_herald=False, progress=None,
     if counts["fail"] != int((outcomes == Outcome.FAIL).sum()):
         raise RuntimeError(f"the herald records and the fail count disagree: {counts}")
     clicks = _ClicksView(co, attempts)
-    results = _results(link, "verilator", outcomes, clicks, latency)
+    results = link_results(link, "verilator", outcomes, clicks, latency)
     results["attempts"] = attempts
     results["co_simulation"] = {"boards": ["A", "B", "station"], "chunk_cycles": co.chunk,
                                 "lookahead_cycles": co.lookahead, "stop_on_herald": stop_on_herald,

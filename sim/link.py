@@ -26,7 +26,7 @@ from .model import ChannelSettings, Waveform, expected_events
 from .physics import Analytic, simulate
 from .sources import Source
 
-__all__ = ["Link", "Replay", "run_link", "write_results", "BACKENDS"]
+__all__ = ["Link", "Replay", "run_link", "link_results", "write_results", "BACKENDS"]
 
 BACKENDS = ("verilator", "model")
 SETUP_PS = 10 ** 10                    # 10 ms of simulated time for the host to configure the station
@@ -153,10 +153,10 @@ def run_link(config, backend="verilator", progress=None):
         from qnu.gateware.herald.unit import LATENCY_CYCLES
         outcomes, latency = link.decide_model(starts), LATENCY_CYCLES
         progress(config.count)
-    return _results(link, backend, outcomes, clicks, latency), clicks, outcomes
+    return link_results(link, backend, outcomes, clicks, latency), clicks, outcomes
 
 
-def _results(link, backend, outcomes, clicks, latency):
+def link_results(link, backend, outcomes, clicks, latency):
     c, a = link.config, link.analytic
     n = c.count
     success = (outcomes == Outcome.PSI_PLUS) | (outcomes == Outcome.PSI_MINUS)

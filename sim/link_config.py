@@ -2,7 +2,7 @@
 with documented defaults (examples/link.toml shows every key)."""
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from .physics import BeamSplitter, Clock, Detector, Emitter, Fibre, LinkPhysics, Transducer
 from .sources import parse_rate, parse_time

@@ -1,6 +1,5 @@
 """The link's plots (PNG, headless)."""
 
-import math
 from dataclasses import replace
 
 import matplotlib
@@ -8,7 +7,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt         # noqa: E402
 import numpy as np                      # noqa: E402
 
-from qnu.herald import Outcome          # noqa: E402
 
 __all__ = ["click_histogram", "window_sweep"]
 

@@ -3,8 +3,6 @@ decide alike, and what they measure agrees with the closed forms."""
 
 import itertools
 import json
-import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

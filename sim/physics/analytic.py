@@ -107,7 +107,6 @@ class Analytic:
     def _configurations(self):
         """(probability, photons per round: [(node, count)]) of what the nodes emit."""
         e, p2 = self.p.emitter, self.p.emitter.double_excitation
-        emitted = [((0,), 1.0)]
         if self.p.rounds == 1:
             per_node = [(1 - e.alpha, 0), (e.alpha * (1 - p2), 1), (e.alpha * p2, 2)]
             for (pa, na), (pb, nb) in itertools.product(per_node, repeat=2):
