@@ -193,8 +193,11 @@ def render():
         "per-lane reset and reader placed by each output pin would make it robust.",
         "- The herald unit: in on the OrangeCrab (12 channels): sync 53.8 / 50 MHz, SCLK 241.7 / 200 "
         "MHz (seed 1), 57 111 LUT4 (68 %, 11 490 more than without), 17 887 FF, 17 block RAMs. Not yet "
-        "on the ULX3S: its `ddr` node closes at 51.6 / 50 MHz and its `x2` node's SCLK moves with "
-        "placement, so the unit goes in there with a seed search of its own.",
+        "on the ULX3S: a build of the `x2` node with it (16 samples per cycle) reached sync 40.4 / 50 MHz "
+        "(SCLK 202.2 / 200, 59 012 LUT4, 71 %). Its critical path runs from a channel's `ctrl` register "
+        "through the unit's per-detector channel multiplexer, its edge selection and the 16-sample "
+        "dead-time priority chain to a pattern bit: the selected channel's settings want a register of "
+        "their own (they change only on a register write), then a seed search per PHY.",
         "",
         "## The geared front ends: status and latency",
         "",
