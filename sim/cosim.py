@@ -33,9 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qnu.herald import Outcome
-from .herald_model import HeraldModel, HeraldSettings, clicks_from_events
-from .link import Link
-from .model import ChannelSettings, Waveform, expected_events
+from .link import Link, model_outcomes as link_model_outcomes
 from .physics.montecarlo import simulate
 from .virtual_board import VirtualBoard
 
@@ -234,7 +232,7 @@ class Cosim:
         self.start_tick = None
         self.fired = {"a": {}, "b": {}}             # attempt -> laser tick
         self.generated = 0                          # attempts whose clicks are made
-        self.click_ticks = {d: [] for d in DETECTORS}
+        self.click_ps = {d: [] for d in DETECTORS}
         self.false = []
         self._rng_seed = np.random.SeedSequence(c.seed)
         self._thread = None
@@ -321,8 +319,8 @@ class Cosim:
         clicks = simulate(link.physics, len(ks), seed=self._rng_seed.spawn(1)[0], shifts=shifts, fired=fired)
         t = reference[clicks.attempt] * b + clicks.time_ps
         for d in DETECTORS:
-            for start in np.sort(t[clicks.detector == d]):
-                self.click_ticks[d].append(float(start))
+            for start in np.sort(np.rint(t[clicks.detector == d]).astype(np.int64)).tolist():
+                self.click_ps[d].append(start)
                 self.station.transitions += [(math.ceil(start / b), d, 1),
                                              (math.ceil((start + link.width) / b), d, 0)]
         self.false.extend(clicks.false.tolist())
@@ -332,7 +330,7 @@ class Cosim:
 def run_cosim(config, *, chunk_cycles=None, stop_on_herald=False, progress=None, timeout_s=600):
     """Run the link with all three boards' gateware; (results, outcomes per attempt, the Cosim)."""
     from qnu.host import AttemptPulse, Device, StopReason
-    from .link import link_results
+    from .link import link_results, station_outcomes
     link = Link(config)
     c, b, n = config, link.bin_ps, link.n
     progress = progress or (lambda attempts: None)
@@ -388,13 +386,7 @@ def run_cosim(config, *, chunk_cycles=None, stop_on_herald=False, progress=None,
     if co.error is not None:
         raise RuntimeError(f"the co-simulation failed: {co.error}") from co.error
     attempts = counts["references"]
-    outcomes = np.zeros(attempts, dtype=np.int64)
-    for h in rec.heralds:
-        outcomes[h.attempt] = h.outcome
-    if counts["records_lost"] or rec.missing_total:
-        raise RuntimeError(f"the station lost herald records: {counts}")
-    if counts["fail"] != int((outcomes == Outcome.FAIL).sum()):
-        raise RuntimeError(f"the herald records and the fail count disagree: {counts}")
+    outcomes = station_outcomes(rec, counts)
     clicks = _ClicksView(co, attempts)
     results = link_results(link, "verilator", outcomes, clicks, latency)
     results["attempts"] = attempts
@@ -412,8 +404,8 @@ class _ClicksView:
     def __init__(self, co, attempts):
         self.false = np.array(co.false[:attempts], dtype=bool)
         b = co.link.bin_ps
-        detector = np.concatenate([np.full(len(co.click_ticks[d]), d) for d in DETECTORS]).astype(np.int64)
-        t = np.concatenate([np.asarray(co.click_ticks[d], dtype=float) for d in DETECTORS])
+        detector = np.concatenate([np.full(len(co.click_ps[d]), d) for d in DETECTORS]).astype(np.int64)
+        t = np.concatenate([np.asarray(co.click_ps[d], dtype=float) for d in DETECTORS])
         first = co.reference(0) * b
         self.attempt = np.floor((t - first + co.period * b / 2) / (co.period * b)).astype(np.int64)
         self.detector = detector
@@ -423,17 +415,5 @@ class _ClicksView:
 def model_outcomes(co, attempts):
     """The herald model's outcomes for the co-simulation's clicks and references (the station's view)."""
     link = co.link
-    n, b = link.n, link.bin_ps
-    waveforms = {}
-    for d in DETECTORS:
-        starts = np.asarray(co.click_ticks[d])
-        # the pulses as the station's inputs had them: from the first sample at or after each edge
-        waveforms[d] = Waveform.from_pulses(np.ceil(starts / b).astype(np.int64),
-                                            (np.ceil((starts + link.width) / b) - np.ceil(starts / b)).astype(np.int64))
-    dead = {d: ChannelSettings(rising=True, dead_time=n) for d in DETECTORS}
-    events = expected_events(waveforms, dead, bin_ps=1, samples_per_cycle=n)
-    settings = HeraldSettings(n, detectors=DETECTORS, windows=tuple((o, link.window) for o in link.offsets),
-                              table=tuple(link.table), reference=SYNC_IN)
-    decisions, _ = HeraldModel(settings).run([co.reference(k) for k in range(attempts)],
-                                             clicks_from_events(events, DETECTORS))
-    return np.array([int(d.outcome) for d in decisions], dtype=np.int64)
+    return link_model_outcomes(link.settings(reference=SYNC_IN), co.click_ps, link.width, link.bin_ps,
+                               [co.reference(k) for k in range(attempts)])

@@ -26,7 +26,8 @@ from .model import ChannelSettings, Waveform, expected_events
 from .physics import Analytic, simulate
 from .sources import Source
 
-__all__ = ["Link", "Replay", "run_link", "link_results", "write_results", "BACKENDS"]
+__all__ = ["Link", "Replay", "run_link", "link_results", "station_outcomes", "model_outcomes", "write_results",
+           "BACKENDS"]
 
 BACKENDS = ("verilator", "model")
 SETUP_PS = 10 ** 10                    # 10 ms of simulated time for the host to configure the station
@@ -82,17 +83,13 @@ class Link:
     def attempt_starts(self):
         return [self.start + k * self.period for k in range(self.config.count)]
 
-    def settings(self):
+    def settings(self, reference=None):
         return HeraldSettings(self.n, detectors=(0, 1), windows=tuple((o, self.window) for o in self.offsets),
-                              table=tuple(self.table))
+                              table=tuple(self.table), reference=reference)
 
     def decide_model(self, starts):
         """Outcomes of every attempt by the herald model, from the tagger model's clicks."""
-        waveforms = {d: Waveform.from_pulses(s, np.full(len(s), self.width)) for d, s in starts.items()}
-        dead = {d: ChannelSettings(rising=True, dead_time=self.n) for d in (0, 1)}
-        events = expected_events(waveforms, dead, bin_ps=self.bin_ps, samples_per_cycle=self.n)
-        decisions, _ = HeraldModel(self.settings()).run(self.attempt_starts(), clicks_from_events(events, (0, 1)))
-        return np.array([int(d.outcome) for d in decisions], dtype=np.int64)
+        return model_outcomes(self.settings(), starts, self.width, self.bin_ps, self.attempt_starts())
 
 
 def _decide_gateware(link, starts, progress):
@@ -127,17 +124,36 @@ def _decide_gateware(link, starts, progress):
             return bool(done) and time.monotonic() - done[0] > 0.3
         rec = dev.record(until=finished, poll_s=0.1)
         counts = {k: v - before[k] for k, v in dev.herald.counts().items()}
-    outcomes = np.zeros(c.count, dtype=np.int64)
-    for h in rec.heralds:
-        outcomes[h.attempt] = h.outcome
+    if counts["references"] != c.count:
+        raise RuntimeError(f"the station's herald lost track: {counts}")
+    return station_outcomes(rec, counts), latency
+
+
+def station_outcomes(rec, counts):
+    """Each attempt's outcome from a station's recording (only non-fail outcomes are recorded), checked
+    against its herald counters (``counts``: their increase over the run)."""
     if counts["records_lost"]:
         raise RuntimeError(f"the station's UART could not carry its herald records ({counts['records_lost']} lost, "
                            f"{counts}): fewer attempts per second or fewer successes")
-    if counts["references"] != c.count or rec.missing_total:
-        raise RuntimeError(f"the station's herald lost track: {counts}, {rec.missing_total} records missing")
+    if rec.missing_total:
+        raise RuntimeError(f"{rec.missing_total} of the station's records were lost on the line: {counts}")
+    outcomes = np.zeros(counts["references"], dtype=np.int64)
+    for h in rec.heralds:
+        outcomes[h.attempt] = h.outcome
     if counts["fail"] != int((outcomes == Outcome.FAIL).sum()):
         raise RuntimeError(f"the herald records and the fail count disagree: {counts}")
-    return outcomes, latency
+    return outcomes
+
+
+def model_outcomes(settings, pulse_starts_ps, width_ps, bin_ps, references):
+    """Each attempt's outcome by the herald model (``settings``), from the tagger model's view of
+    detector pulses starting at ``pulse_starts_ps`` (detector channel -> ps), ``width_ps`` wide."""
+    n = settings.samples_per_cycle
+    waveforms = {d: Waveform.from_pulses(s, np.full(len(s), width_ps)) for d, s in pulse_starts_ps.items()}
+    dead = {d: ChannelSettings(rising=True, dead_time=n) for d in pulse_starts_ps}
+    events = expected_events(waveforms, dead, bin_ps=bin_ps, samples_per_cycle=n)
+    decisions, _ = HeraldModel(settings).run(references, clicks_from_events(events, settings.detectors))
+    return np.array([int(d.outcome) for d in decisions], dtype=np.int64)
 
 
 def run_link(config, backend="verilator", progress=None):

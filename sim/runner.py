@@ -12,7 +12,7 @@ from qnu.gateware import TimingCore
 from .hdl import write_verilog
 from .toolchain import VERILATOR_ARGS, simulator_env
 
-__all__ = ["CoreBuild", "SequencerBuild", "HeraldBuild", "BUILD_ROOT"]
+__all__ = ["CoreBuild", "ComponentBuild", "SequencerBuild", "HeraldBuild", "BUILD_ROOT"]
 
 BUILD_ROOT = Path(os.environ.get("QNU_BUILD", Path.cwd() / "build"))
 TOPLEVEL = "qnu_core"
@@ -97,42 +97,45 @@ class CoreBuild:
                                  timescale=("1ns", "1ps"))
 
 
-class SequencerBuild(CoreBuild):
-    """The output sequencer (:class:`qnu.gateware.outputs.Sequencer`), for sim/tb/sequencer_tb.py."""
+class ComponentBuild(CoreBuild):
+    """A build of one component other than the core: ``params`` go to :meth:`design`,
+    and its cocotb tests live in ``TEST_MODULE``."""
+    TEST_MODULE = None
 
-    def __init__(self, simulator, *, outputs, samples_per_cycle, depth):
+    def __init__(self, simulator, kind, suffix, **params):
         self.simulator = simulator
-        self.params = dict(outputs=outputs, samples_per_cycle=samples_per_cycle, depth=depth)
+        self.params = params
         self.core_args = {}
         self.netlist = None
-        self.name = f"sequencer-{simulator}-n{samples_per_cycle}-o{outputs}-d{depth}"
+        self.name = f"{kind}-{simulator}-{suffix}"
         self.dir = BUILD_ROOT / "cocotb" / self.name
         self._runner = None
+
+    def test(self, testcase, *, seed=1, **kw):
+        return super().test(testcase, test_module=self.TEST_MODULE, seed=seed, **kw)
+
+
+class SequencerBuild(ComponentBuild):
+    """The output sequencer (:class:`qnu.gateware.outputs.Sequencer`), for sim/tb/sequencer_tb.py."""
+    TEST_MODULE = "qnu.sim.tb.sequencer_tb"
+
+    def __init__(self, simulator, *, outputs, samples_per_cycle, depth):
+        super().__init__(simulator, "sequencer", f"n{samples_per_cycle}-o{outputs}-d{depth}",
+                         outputs=outputs, samples_per_cycle=samples_per_cycle, depth=depth)
 
     def design(self):
         from qnu.gateware.outputs import Sequencer
         return Sequencer(**self.params)
 
-    def test(self, testcase, *, seed=1, **kw):
-        return super().test(testcase, test_module="qnu.sim.tb.sequencer_tb", seed=seed, **kw)
 
-
-class HeraldBuild(CoreBuild):
+class HeraldBuild(ComponentBuild):
     """The herald unit (:class:`qnu.gateware.herald.HeraldUnit`), for sim/tb/herald_tb.py."""
+    TEST_MODULE = "qnu.sim.tb.herald_tb"
 
     def __init__(self, simulator, *, samples_per_cycle):
-        self.simulator = simulator
-        self.params = dict(samples_per_cycle=samples_per_cycle)
-        self.core_args = {}
-        self.netlist = None
-        self.name = f"herald-{simulator}-n{samples_per_cycle}"
-        self.dir = BUILD_ROOT / "cocotb" / self.name
-        self._runner = None
+        super().__init__(simulator, "herald", f"n{samples_per_cycle}", samples_per_cycle=samples_per_cycle)
 
     def design(self):
         from qnu.gateware.herald import HeraldUnit
         from .herald_scenarios import CHANNELS, OUTPUTS
         return HeraldUnit(channels=CHANNELS, outputs=OUTPUTS, **self.params)
-
-    def test(self, testcase, *, seed=1, **kw):
-        return super().test(testcase, test_module="qnu.sim.tb.herald_tb", seed=seed, **kw)

@@ -24,7 +24,7 @@ def test_chunks_below_the_lookahead_give_the_same_link_and_the_model_agrees():
     assert co_third.chunk == co.lookahead // 3 < co.chunk
     assert np.array_equal(outcomes, outcomes_third)
     # (the attempts start when the host has set the boards up: compare times from the first start)
-    relative = lambda c: {d: [round(t - c.start_tick * c.link.bin_ps) for t in ts] for d, ts in c.click_ticks.items()}
+    relative = lambda c: {d: [round(t - c.start_tick * c.link.bin_ps) for t in ts] for d, ts in c.click_ps.items()}
     assert relative(co) == relative(co_third)
 
 

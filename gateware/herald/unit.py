@@ -103,17 +103,13 @@ class HeraldUnit(wiring.Component):
         pairs = [(w, d) for w in range(MAX_WINDOWS) for d in range(MAX_DETECTORS)]
 
         # --- each detector's clicks: the channel's edge rules and dead time ---
-        def accepted_rising(channel):
-            word = self.samples[channel] if isinstance(channel, int) else \
-                Signal(n, name="selected_word")
+        def accepted_rising(channel):       # (channel: a register field)
+            word = Signal(n, name="selected_word")
             ccfg = Signal(ChannelConfig)
-            if not isinstance(channel, int):
-                with m.Switch(channel):
-                    for c in range(self.channels):
-                        with m.Case(c):
-                            m.d.comb += [word.eq(self.samples[c]), ccfg.eq(self.channel_config[c])]
-            else:
-                m.d.comb += ccfg.eq(self.channel_config[channel])
+            with m.Switch(channel):
+                for c in range(self.channels):
+                    with m.Case(c):
+                        m.d.comb += [word.eq(self.samples[c]), ccfg.eq(self.channel_config[c])]
             last = Signal()
             m.d.sync += last.eq(word[-1])
             previous = Cat(last, word[:-1])
