@@ -144,7 +144,9 @@ class CoBoard:
         by_cycle = {}
         for t, ch, level in now:
             by_cycle.setdefault(t // n, []).append((t % n, ch, level))
-        cycles = sorted(set(by_cycle) | {c + 1 for c in by_cycle if c + 1 <= last})
+        # (the first cycle too: a word that changed inside the last cycle of the previous chunk holds
+        # mixed levels, and the next cycle must show the level it ended at)
+        cycles = sorted(set(by_cycle) | {c + 1 for c in by_cycle if c + 1 <= last} | {first})
         for c in cycles:
             word = 0
             changes = by_cycle.get(c, [])
