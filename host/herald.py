@@ -17,7 +17,7 @@ last window closes, stops the local attempt loop if it was started with
 (``Recording.heralds``).
 """
 
-from qnu.herald import Outcome, MAX_DETECTORS, pack_table, scheme_table, TABLE_ENTRIES
+from qnu.herald import Outcome, MAX_DETECTORS, INPUT_REFERENCE_LEAD_CYCLES, pack_table, scheme_table, TABLE_ENTRIES
 from qnu.regmap import OutputSource
 
 from .errors import DeviceError, HeraldRefused
@@ -80,7 +80,7 @@ class Herald:
         n = dev.info.samples_per_cycle
         delays = {ch: dev.channel_config(ch).delay_ps for ch in set(detectors) | ({reference} - {"attempts"})}
         ref_delay = 0 if reference == "attempts" else clock.to_ticks(delays[reference])
-        least = 0 if reference == "attempts" else n
+        least = 0 if reference == "attempts" else INPUT_REFERENCE_LEAD_CYCLES * n
         for ch in detectors:
             earliest = min(offsets) + ref_delay - clock.to_ticks(delays[ch])
             if earliest < least:

@@ -15,11 +15,16 @@ import enum
 
 __all__ = ["Outcome", "MAX_DETECTORS", "MAX_WINDOWS", "TABLE_ENTRIES", "TABLE_WORDS", "ENTRIES_PER_WORD",
            "pattern_bit", "single_click_table", "barrett_kok_table", "pack_table", "unpack_table",
-           "SCHEMES", "scheme_table"]
+           "SCHEMES", "scheme_table", "INPUT_REFERENCE_LEAD_CYCLES"]
 
 MAX_DETECTORS = 4
 MAX_WINDOWS = 2
 TABLE_ENTRIES = 1 << (MAX_DETECTORS * MAX_WINDOWS)
+#: an input reference's windows open at least this many core cycles' worth of
+#: ticks after its raw tick: the unit decides on the reference a cycle after
+#: its word (which keeps the reference channel's edge logic out of the path
+#: to the attempt's registers) and watches clicks from the word after that
+INPUT_REFERENCE_LEAD_CYCLES = 2
 ENTRIES_PER_WORD = 16               # two bits each in a 32-bit register
 TABLE_WORDS = TABLE_ENTRIES // ENTRIES_PER_WORD
 

@@ -27,7 +27,7 @@ reference channel's event time after its delay):
 import bisect
 from dataclasses import dataclass, field
 
-from qnu.herald import Outcome, MAX_DETECTORS, pattern_bit
+from qnu.herald import Outcome, MAX_DETECTORS, INPUT_REFERENCE_LEAD_CYCLES, pattern_bit
 
 __all__ = ["HeraldSettings", "Decision", "HeraldModel", "LATENCY_CYCLES", "RISING"]
 
@@ -51,7 +51,7 @@ class HeraldSettings:
             raise ValueError("the herald needs one or two windows, each at least a tick wide")
         if not 1 <= len(self.detectors) <= MAX_DETECTORS:
             raise ValueError(f"one to {MAX_DETECTORS} detectors")
-        least = self.samples_per_cycle if self.reference is not None else 0
+        least = INPUT_REFERENCE_LEAD_CYCLES * self.samples_per_cycle if self.reference is not None else 0
         for offset, _ in self.windows:
             for ch in self.detectors:
                 if self.bound(offset, ch) < least:

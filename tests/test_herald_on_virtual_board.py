@@ -74,7 +74,7 @@ def test_herald_settings_the_node_cannot_follow_are_refused_with_a_reason():
         with pytest.raises(HeraldRefused, match="late_window_offset_ps"):
             dev.herald.configure(scheme="barrett-kok", window_ps=10_000, window_offset_ps=0)
         dev.configure(1, delay_ps=100_000)        # detector 1's delay moves its window before an input reference
-        with pytest.raises(HeraldRefused, match="the unit sees clicks from 4 on"):
+        with pytest.raises(HeraldRefused, match="the unit sees clicks from 8 on"):
             dev.herald.configure(detectors=(1, 2), window_ps=10_000, window_offset_ps=20_000, reference=3)
         assert dev.regs["her_ctrl"] & 1 == 0          # nothing was enabled
         # the node itself refuses what the host library would have: enabling with no detector

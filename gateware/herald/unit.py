@@ -69,8 +69,9 @@ class HeraldUnit(wiring.Component):
     ``herald`` for the output multiplexer in the next: ``LATENCY_CYCLES`` at
     ``triggers``. A reference arriving while an attempt is undecided is
     ignored and counted (``overlap``). A window must open at or after its
-    reference on every detector (one cycle after it for an input reference):
-    earlier clicks are not seen.
+    reference on every detector (``INPUT_REFERENCE_LEAD_CYCLES`` cycles'
+    worth of ticks after it for an input reference): earlier clicks are not
+    seen.
     """
 
     def __init__(self, *, channels, samples_per_cycle, outputs):
@@ -150,10 +151,19 @@ class HeraldUnit(wiring.Component):
             p, o = Signal(name=f"planned{i}"), Signal(range(n), name=f"planned_offset{i}")
             m.d.sync += [p.eq(planned), o.eq(planned_offset)]
             planned, planned_offset = p, o
+        # An input reference acts in the cycle after its word (``pending``):
+        # its edge logic ends at a register, not at the enables of every
+        # register of the attempt. Whether it starts an attempt is judged in
+        # its own word's cycle, as if it had acted there (``ready``).
+        pending = Signal()
+        pending_delta = Signal(signed(shift + 2))
+        ready = Signal()
         reference = Signal()
         delta = Signal(signed(shift + 2))       # reference tick - the next word's first tick
+        ref_seen = cfg.enable & cfg.input_ref & ref_click.any()
+        m.d.sync += [pending.eq(ref_seen & ready & ~self.clear), pending_delta.eq(ref_position - 2 * n)]
         with m.If(cfg.input_ref):
-            m.d.comb += [reference.eq(cfg.enable & ref_click.any()), delta.eq(ref_position - n)]
+            m.d.comb += [reference.eq(pending), delta.eq(pending_delta)]
         with m.Else():
             m.d.comb += [reference.eq(cfg.enable & planned), delta.eq(planned_offset)]
 
@@ -191,8 +201,12 @@ class HeraldUnit(wiring.Component):
         reference_time = Signal(TIME_WIDTH)
         attempt = Signal(32)                    # the next attempt's number
         accept = Signal()
-        m.d.comb += [accept.eq(reference & (~self.busy | closing)),
-                     self.reference_inc.eq(accept), self.overlap_inc.eq(reference & self.busy & ~closing)]
+        with m.If(cfg.input_ref):
+            m.d.comb += [accept.eq(pending & cfg.enable), self.overlap_inc.eq(ref_seen & ~ready)]
+        with m.Else():
+            m.d.comb += [accept.eq(reference & (~self.busy | closing)),
+                         self.overlap_inc.eq(reference & self.busy & ~closing)]
+        m.d.comb += [ready.eq(~(self.busy | accept) | closing), self.reference_inc.eq(accept)]
 
         # the decided attempt, for the cycle after: the final pattern and its clicks
         decided = Signal()
