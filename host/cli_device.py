@@ -233,7 +233,8 @@ def add_tags(sub):
     p.add_argument("--duration", type=float, metavar="S", help="seconds to record (default 1, or no limit "
                                                                 "with --max-tags)")
     p.add_argument("--max-tags", type=int, help="stop once this many tags are in (or after --duration)")
-    p.add_argument("--output", "-o", required=True, metavar="FILE.npz")
+    p.add_argument("--output", "-o", required=True, metavar="FILE.npz|FILE.ptu",
+                   help="where the tags go: .ptu writes PicoQuant T2 (for other tools), anything else .npz")
     p.add_argument("--channels", metavar="0,1,...", help="channels to enable (default: all); others are disabled")
     p.add_argument("--rising", action="store_true", help="tag rising edges (the default)")
     p.add_argument("--falling", action="store_true", help="tag falling edges (with --rising: both)")

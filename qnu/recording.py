@@ -4,10 +4,12 @@ A :class:`TagBlock` holds the tags of the EVENTS frames received in one go,
 the overflow markers among them (events the node lost, counted) and the gaps
 (records the link lost, counted exactly from the frames' record indices). A
 :class:`Recording` is the list of blocks of one run; it concatenates on demand
-and saves to and loads from .npz.
+and saves to and loads from .npz (everything) or PicoQuant .ptu (the tags,
+for other tools: :mod:`qnu.ptu`), chosen by the file's suffix.
 """
 
 import collections
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,8 +68,9 @@ class Recording:
     """The blocks of one recording, never merged: losses stay where they happened."""
 
     def __init__(self, blocks=(), *, clock_hz=None, samples_per_cycle=None, duration_s=None,
-                 node_duration_s=None):
+                 node_duration_s=None, bin_ps=None):
         self.blocks = list(blocks)
+        self._bin_ps = bin_ps           # (else from the clock and samples per cycle)
         self.clock_hz = clock_hz
         self.samples_per_cycle = samples_per_cycle
         self.duration_s = duration_s    # host-measured time between starting and stopping the stream
@@ -134,8 +137,26 @@ class Recording:
 
     # --- files ------------------------------------------------------------------
 
+    @property
+    def bin_ps(self):
+        """The node's time bin, ps (None if the recording does not say)."""
+        if self._bin_ps:
+            return self._bin_ps
+        if self.clock_hz and self.samples_per_cycle:
+            return 1e12 / (self.clock_hz * self.samples_per_cycle)
+        return None
+
     def save(self, path):
-        """Write an .npz file (numpy appends the suffix if missing); load with load_recording."""
+        """Write the recording: a PicoQuant T2 file if ``path`` ends in .ptu
+        (the tags, losses counted in its header), else .npz (all of it; numpy
+        appends the suffix if missing). Load either with load_recording."""
+        if _is_ptu(path):
+            from .ptu import write_ptu
+            tags = self.tags()
+            write_ptu(path, tags.channel, tags.timestamp_ps, tags.edge, bin_ps=self.bin_ps,
+                      channels=int(tags.channel.max()) + 1 if len(tags.channel) else 1,
+                      lost=self.lost_total, missing=self.missing_total)
+            return
         tags = self.tags()
         ov = [(i, *o) for i, b in enumerate(self.blocks) for o in b.overflows]
         gaps = [(i, *g) for i, b in enumerate(self.blocks) for g in b.gaps]
@@ -157,6 +178,8 @@ class Recording:
 
     @classmethod
     def load(cls, path):
+        if _is_ptu(path):
+            return cls._load_ptu(path)
         with np.load(path, allow_pickle=False) as f:
             if int(f["format"]) != _FORMAT:
                 raise ValueError(f"{path}: recording format {int(f['format'])}, this qnu reads {_FORMAT}")
@@ -180,6 +203,19 @@ class Recording:
             return cls(blocks, clock_hz=int(f["clock_hz"]) or None,
                        samples_per_cycle=int(f["samples_per_cycle"]) or None,
                        duration_s=optional("duration_s"), node_duration_s=optional("node_duration_s"))
+
+
+    @classmethod
+    def _load_ptu(cls, path):
+        """One block of the file's tags, in time order (a PTU file keeps no blocks, markers or gaps)."""
+        from .ptu import read_ptu
+        tags, header = read_ptu(path)
+        bin_ps = header.get("QNU_BinPs") or header["MeasDesc_GlobalResolution"] * 1e12
+        return cls([TagBlock(tags["channel"], tags["timestamp_ps"], tags["edge"])], bin_ps=bin_ps)
+
+
+def _is_ptu(path):
+    return os.fspath(path).lower().endswith(".ptu")
 
 
 def load_recording(path):
