@@ -23,12 +23,14 @@ DRIVERS = {"dg645": DG645, "33500b": Keysight33500B, "33600a": Keysight33600A, "
 
 
 def open_instrument(kind, resource, *, timeout_ms=2000, visa_library="@py", **kwargs):
-    """Connect to a ``kind`` (a key of DRIVERS) at a VISA ``resource``; it must identify as one."""
+    """Connect to a ``kind`` (a key of DRIVERS) at a VISA ``resource``; it must
+    identify as one. Messages end as the driver's ``TERMINATION`` says (a
+    line feed but for the FS725's carriage return); ``visa_library`` "@py" is pyvisa-py, a
+    YAML file and "@sim" pyvisa-sim."""
     try:
         driver = DRIVERS[kind.lower()]
     except KeyError:
         raise ValueError(f"no instrument kind {kind!r}: one of {', '.join(DRIVERS)}") from None
-    adapter_kwargs = dict(timeout=timeout_ms, visa_library=visa_library)
-    if resource.upper().endswith("::SOCKET"):
-        adapter_kwargs.update(read_termination="\n", write_termination="\n")
-    return driver(resource, **adapter_kwargs, **kwargs)
+    end = driver.TERMINATION
+    return driver(resource, timeout=timeout_ms, visa_library=visa_library, read_termination=end,
+                  write_termination=end, **kwargs)

@@ -33,12 +33,14 @@ class QnuInstrument(Instrument):
     IDENTITY = None
     IDENTITY_QUERY = "*IDN?"
     MODEL = "instrument"
+    TERMINATION = "\n"             # what ends a message both ways (open_instrument's default)
+    _last_command = None            # the last setting sent (errors are reported after it)
+    _last_sent = None               # the last command or query sent (timeouts name it)
 
     def __init__(self, adapter, name=None, *, identify=True, **kwargs):
         kwargs.setdefault("includeSCPI", False)
         super().__init__(adapter, name or self.MODEL, **kwargs)
         self.identity = self.identify() if identify else None
-        self._last_command = None
 
     # --- identification --------------------------------------------------------
 
@@ -58,6 +60,7 @@ class QnuInstrument(Instrument):
 
     def ask_quietly(self, command):
         """A query that leaves the command an error is reported after alone (error queries)."""
+        self._last_sent = command
         self._guarded(Instrument.write, self, command)
         return self.read()
 
@@ -70,6 +73,7 @@ class QnuInstrument(Instrument):
     # --- the connection ------------------------------------------------------------
 
     def write(self, command, **kwargs):
+        self._last_sent = command
         self._guarded(super().write, command, **kwargs)
         if "?" not in command:
             self._last_command = command
@@ -83,7 +87,7 @@ class QnuInstrument(Instrument):
             return operation(*args, **kwargs)
         except VisaIOError as e:
             if e.error_code == constants.StatusCode.error_timeout:
-                raise InstrumentTimeout(self.name, f"no answer to {self._last_command!r} within the timeout") \
+                raise InstrumentTimeout(self.name, f"no answer to {self._last_sent!r} within the timeout") \
                     from e
             raise InstrumentLost(self.name, f"the connection failed ({e.abbreviation})") from e
         except (ConnectionError, EOFError, OSError) as e:

@@ -33,6 +33,7 @@ _ON_OFF = {True: 1, False: 0}
 class FS725(QnuInstrument):
     MODEL = "FS725"
     IDENTITY_QUERY = "ID?"
+    TERMINATION = "\r"
     IDENTITY = r"^(PRS10|FS725)"
 
     locked = Instrument.measurement("LO?", "Whether the 10 MHz is locked to the rubidium line.",
