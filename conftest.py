@@ -2,6 +2,13 @@
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _calibration_dir(tmp_path_factory, monkeypatch):
+    """Each test keeps skew calibrations in its own folder: a pseudo-terminal's path is
+    reused from board to board, and one test's corrections must not reach another's node."""
+    monkeypatch.setenv("QNU_CALIBRATION_DIR", str(tmp_path_factory.mktemp("calibration")))
+
 _FIGURES = []
 
 

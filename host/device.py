@@ -24,6 +24,7 @@ from qnu.host.attempts import Attempts
 from qnu.host.herald import Herald
 from qnu.host.outputs import Outputs
 from qnu.host.sequencer import Sequencer
+from qnu.host.skew import load_skew
 from qnu.wire import Command
 
 __all__ = ["Device", "open_device", "ChannelConfig", "Counters", "CountRates", "PhyStatus"]
@@ -105,10 +106,17 @@ class Device:
     registers by name. Each feature is an interface on the device:
     ``outputs[k]`` (:mod:`qnu.host.outputs`), ``sequencer``
     (:mod:`qnu.host.sequencer`) and ``attempts`` (:mod:`qnu.host.attempts`).
+
+    ``skew``: the node's per-channel skew corrections (:mod:`qnu.host.skew`,
+    measured by ``qnu bench skew``). True (the default) applies those saved
+    for this port and build, if any; False none; or a SkewCalibration.
+    Opening sets each corrected channel's delay to its correction, and
+    :meth:`configure` adds it to the delay asked for.
     """
 
-    def __init__(self, port, *, baudrate=3_000_000, timeout=1.0):
+    def __init__(self, port, *, baudrate=3_000_000, timeout=1.0, skew=True):
         self.port = port
+        self.skew = None
         self._streaming = False
         self.link = Link.open(port, baudrate=baudrate, timeout=timeout)
         try:
@@ -129,6 +137,7 @@ class Device:
                 self.link.collect_events(_SETTLE_S)     # let a frame that was under way land
                 self.link.take_events()
             self._events = EventStream(self.clock, next_index=self.regs.records_sent)
+            self.apply_skew(load_skew(port, self.info.build_id) if skew is True else skew or None)
         except BaseException:
             self.link.close()
             raise
@@ -192,14 +201,30 @@ class Device:
 
     # --- channels and counters --------------------------------------------------
 
+    def apply_skew(self, calibration):
+        """Use ``calibration``'s corrections (None: none) from now on, and set each
+        corrected channel's delay to its correction."""
+        if calibration is not None:
+            for channel in calibration.corrections_ps:
+                self._check_channel(channel)
+        self.skew = calibration
+        if calibration is not None and calibration.corrections_ps:
+            self.regs.write({f"ch{c}_delay": self._ticks16("a skew correction", calibration.correction(c))
+                             for c in calibration.corrections_ps})
+
+    def skew_correction_ps(self, channel):
+        """What :meth:`configure` adds to this channel's delay (0 without a calibration)."""
+        return self.skew.correction(channel) if self.skew else 0
+
     def configure(self, channel, *, enable=True, rising=True, falling=False, delay_ps=0, dead_time_ps=0):
         """Set a channel's edges, delay and dead time (ps, rounded to whole ticks) in one write.
 
         The node applies a dead time of at least one system cycle whatever is asked.
-        Returns the ChannelConfig as applied.
+        The channel's skew correction, if any, is added to ``delay_ps``.
+        Returns the ChannelConfig as applied (its delay with the correction).
         """
         self._check_channel(channel)
-        delay = self._ticks16("delay_ps", delay_ps)
+        delay = self._ticks16("delay_ps", delay_ps + self.skew_correction_ps(channel))
         dead_time = self._ticks16("dead_time_ps", dead_time_ps)
         ctrl = self._pack_fields(f"ch{channel}_ctrl", enable=enable, rising=rising, falling=falling)
         self.regs.write({f"ch{channel}_ctrl": ctrl, f"ch{channel}_delay": delay,
@@ -405,6 +430,6 @@ class Device:
                              round(delay * bin_ps), round(dead_time * bin_ps))
 
 
-def open_device(port, *, baudrate=3_000_000, timeout=1.0):
+def open_device(port, *, baudrate=3_000_000, timeout=1.0, skew=True):
     """Open a node by serial port path or pyserial URL; use as ``with open_device(p) as dev:``."""
-    return Device(port, baudrate=baudrate, timeout=timeout)
+    return Device(port, baudrate=baudrate, timeout=timeout, skew=skew)

@@ -38,6 +38,11 @@ def add_parser(sub):
     p.add_argument("--config", metavar="FILE", help="sources (and seed) from a TOML or JSON file")
     p.add_argument("--seed", type=int, default=None, help="random seed of the sources")
     p.add_argument("--edge-log", metavar="FILE", help="write every input transition driven (channel time_ps level)")
+    p.add_argument("--dg645", metavar="OUT:IN[:CABLE],...",
+                   help="also serve a simulated DG645 on a local socket whose outputs drive these inputs, "
+                        "e.g. A:0,B:1:12.5ns (outputs T0, A..H, AB, CD, EF, GH); prints its VISA resource")
+    p.add_argument("--dg645-jitter", default="25ps", metavar="TIME", help="the DG645's output jitter, RMS")
+    p.add_argument("--dg645-port", type=int, default=0, help="its TCP port (default: any free one)")
     p.add_argument("--status", type=float, default=0, metavar="SECONDS",
                    help="print the simulation speed every SECONDS")
     p.set_defaults(func=serve)
@@ -47,23 +52,38 @@ def serve(args):
     from .sources import load_config, parse_source
     from .virtual_board import DEFAULT_DIVISOR, BoardError, VirtualBoard, parse_loopback
 
+    from .sources import parse_time
+    instruments = []
     try:
         sources, seed = load_config(args.config) if args.config else ([], None)
         sources += [parse_source(text) for text in args.source]
         loopbacks = [parse_loopback(text) for text in args.loopback]
+        if args.dg645:
+            from .instruments.dg645_model import DG645Model, parse_wiring
+            model = DG645Model(parse_wiring(args.dg645), jitter_ps=parse_time(args.dg645_jitter))
+            sources.append(model)
+            instruments.append(("DG645", model, args.dg645_port))
     except (OSError, ValueError) as e:
         sys.exit(f"qnu sim serve: {e}")
+    if instruments and args.backend != "verilator":
+        sys.exit("qnu sim serve: simulated instruments need the verilator backend")
     board = VirtualBoard(backend=args.backend, channels=args.channels, samples_per_cycle=args.samples_per_cycle,
                          clock_hz=args.clock_hz, divisor=args.divisor or DEFAULT_DIVISOR, sources=sources,
                          seed=args.seed if args.seed is not None else seed, edge_log=args.edge_log,
                          log=lambda text: print(text, file=sys.stderr, flush=True), loopbacks=loopbacks,
-                         outputs=args.outputs)
+                         outputs=args.outputs, live=bool(instruments))
     # stop cleanly on any of these, even if started with them ignored (`cmd &` ignores SIGINT)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
+    servers = []
     try:
         board.start()
         print(f"serving node on {board.path} ({board.describe()}); Ctrl-C to stop", flush=True)
+        from .instruments.server import InstrumentServer
+        for name, model, port in instruments:
+            servers.append(InstrumentServer(model, port=port).start())
+            print(f"serving {name} on {servers[-1].resource} (outputs to inputs: "
+                  f"{', '.join(f'{w.output}->{w.channel}' for w in model.wiring)})", flush=True)
         last = time.monotonic()
         while True:
             board.check()
@@ -76,6 +96,8 @@ def serve(args):
     except (BoardError, RuntimeError, ValueError) as e:
         sys.exit(f"qnu sim serve: {e}")
     finally:
+        for server in servers:
+            server.close()
         final = board.close()
     if final:
         print(f"stopped: {_speed(final)}", flush=True)

@@ -13,6 +13,7 @@ harness, millions of cycles per second) and ``amaranth`` (portable, slow).
 from qnu.errors import QnuError
 import os
 import signal
+import struct
 from dataclasses import dataclass
 import threading
 import time
@@ -80,6 +81,59 @@ class _Feed:
         return self.stream.to_bytes(chunk)
 
 
+class _PacedFeed(_Feed):
+    """A feed for sources that change while the board runs (simulated instruments):
+    it stays at most ``ahead`` chunks ahead of the simulation, which reports how
+    far it got on the harness's outputs pipe, so that a command sent to an
+    instrument reaches the inputs within a chunk or two of simulated time."""
+
+    RECORD = struct.Struct("<QQ")
+    DONE = 1 << 63
+
+    def __init__(self, stream, edge_log, read_fd, ahead=2):
+        super().__init__(stream, edge_log)
+        self.read_fd, self.ahead = read_fd, ahead
+        self.done_before = 0
+        self._ends = []
+        self._cond = threading.Condition()
+        self.stopping = False
+        threading.Thread(target=self._read_progress, name="vboard progress", daemon=True).start()
+
+    def _read_progress(self):
+        pending = b""
+        try:
+            with os.fdopen(self.read_fd, "rb", buffering=0, closefd=False) as f:
+                while data := f.read(1 << 16):
+                    pending += data
+                    whole = len(pending) // 16 * 16
+                    done = [c & ~self.DONE for c, _ in self.RECORD.iter_unpack(pending[:whole]) if c & self.DONE]
+                    pending = pending[whole:]
+                    if done:
+                        with self._cond:
+                            self.done_before = max(self.done_before, done[-1])
+                            self._cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        with self._cond:
+            self.stopping = True
+            self._cond.notify_all()
+
+    def next_chunk(self):
+        if len(self._ends) >= self.ahead:
+            target = self._ends[-self.ahead]
+            with self._cond:
+                self._cond.wait_for(lambda: self.done_before >= target or self.stopping)
+        chunk = super().next_chunk()
+        self._ends.append(chunk.end_cycle)
+        del self._ends[:-self.ahead]
+        return chunk
+
+    def stop(self):
+        with self._cond:
+            self.stopping = True
+            self._cond.notify_all()
+
+
 class VirtualBoard:
     """A simulated node on a pseudo-terminal; a context manager (start on enter, close on exit).
 
@@ -88,12 +142,14 @@ class VirtualBoard:
     driven (see :mod:`qnu.sim.edge_log`), ``log`` a callable told of slow
     steps (the harness build). ``node`` replaces the default
     ``Node(channels, samples_per_cycle, clock_hz, uart_divisor=divisor, build_id)``
-    (with the same channels, samples per cycle and clock).
+    (with the same channels, samples per cycle and clock). ``live``: some
+    sources change while the board runs (simulated instruments that a host
+    commands): the stimulus is paced to the simulation (Verilator only).
     """
 
     def __init__(self, *, backend="verilator", channels=4, samples_per_cycle=4, clock_hz=100_000_000,
                  divisor=DEFAULT_DIVISOR, sources=(), seed=None, edge_log=None, build_id=0, node=None,
-                 log=None, loopbacks=(), outputs=4, feed=None, outputs_fd=None):
+                 log=None, loopbacks=(), outputs=4, feed=None, outputs_fd=None, live=False):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
         self.backend_name = backend
@@ -106,6 +162,10 @@ class VirtualBoard:
         self._edge_log_path, self._build_id, self._node = edge_log, build_id, node
         self.outputs = outputs
         self._custom_feed, self._outputs_fd = feed, outputs_fd     # (a co-simulation's)
+        if live and (backend != "verilator" or feed is not None or outputs_fd is not None):
+            raise ValueError("a live board (simulated instruments) runs on the verilator backend, alone")
+        self.live = live
+        self._progress_fds = None
         self.loopbacks = [lb if isinstance(lb, Loopback) else Loopback(*lb) for lb in loopbacks]
         for lb in self.loopbacks:
             if not 0 <= lb.channel < channels:
@@ -145,16 +205,24 @@ class VirtualBoard:
         self.path = os.ttyname(self._slave)
         edge_log = self._edge_log_path and EdgeLogWriter(self._edge_log_path, channels=self.channels,
                                                          bin_ps=self.clock.bin_ps)
-        feed = self._feed = self._custom_feed or _Feed(self.stream, edge_log)
+        if self.live:
+            self._progress_fds = os.pipe()
+            feed = self._feed = _PacedFeed(self.stream, edge_log, self._progress_fds[0])
+        else:
+            feed = self._feed = self._custom_feed or _Feed(self.stream, edge_log)
+        outputs_fd = self._progress_fds[1] if self.live else self._outputs_fd
         try:
             if self.backend_name == "verilator":
                 from .vboard_verilator import VerilatorBackend
                 self.backend = VerilatorBackend(node, feed, self._master, divisor=self.divisor, log=self._log,
-                                                loopbacks=cables, outputs_fd=self._outputs_fd)
+                                                loopbacks=cables, outputs_fd=outputs_fd)
             else:
                 from .vboard_amaranth import AmaranthBackend
                 self.backend = AmaranthBackend(node, feed, self._master, divisor=self.divisor, loopbacks=cables)
             self.backend.start()
+            if self._progress_fds:              # (the harness holds its own copy: EOF when it stops)
+                os.close(self._progress_fds[1])
+                self._progress_fds = (self._progress_fds[0],)
         except Exception:
             self.close()
             raise
@@ -192,9 +260,14 @@ class VirtualBoard:
         cable while the owner is still using the board)."""
         with self._close_lock:
             final = {}
+            if isinstance(self._feed, _PacedFeed):
+                self._feed.stop()               # (a feeder waiting for progress lets go)
             if self.backend is not None:
                 final = self.backend.stop()
                 self.backend = None
+            for fd in self._progress_fds or ():
+                os.close(fd)
+            self._progress_fds = None
             for fd in (self._master, self._slave):
                 if fd is not None:
                     os.close(fd)

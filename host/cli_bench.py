@@ -1,0 +1,60 @@
+"""``qnu bench ...``: bench routines with lab instruments through VISA (:mod:`qnu.host.bench`)."""
+
+import sys
+
+__all__ = ["SUBCOMMANDS"]
+
+
+def _channels(text):
+    try:
+        return [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise SystemExit(f"qnu bench: --channels takes numbers like 0,1,2, not {text!r}") from None
+
+
+def skew(args):
+    from qnu.host.bench.skew import SkewNotRemoved, calibrate_skew
+    from qnu.host.device import open_device
+    from qnu.host.instruments import InstrumentError, open_instrument
+
+    try:
+        dg = open_instrument("dg645", args.dg645, timeout_ms=args.timeout_ms)
+    except InstrumentError as e:
+        sys.exit(f"qnu bench skew: {e}")
+    with open_device(args.port, skew=False) as dev:
+        try:
+            result = calibrate_skew(dev, dg, _channels(args.channels), triggers=args.triggers, rate_hz=args.rate,
+                                    output=args.output)
+        except SkewNotRemoved as e:
+            sys.exit(f"qnu bench skew: {e} (results in {args.output})")
+        except (InstrumentError, TimeoutError, ValueError) as e:
+            sys.exit(f"qnu bench skew: {e} (the instruments and the node are as they were; what was "
+                     f"measured is in {args.output})")
+    print(f"{'channel':>7}  {'skew':>10}  {'correction':>10}  {'residual':>9}")
+    for c in result.skew_ps:
+        print(f"{c:>7}  {result.skew_ps[c]:>8.0f}ps  {result.corrections_ps[c]:>8}ps  {result.residual_ps[c]:>7.0f}ps")
+    print(f"residual at most {max(abs(v) for v in result.residual_ps.values()):.0f} ps (one bin: "
+          f"{result.bin_ps:g} ps); corrections saved to {result.calibration_path}: applied whenever this node "
+          f"is opened")
+
+
+def add_bench(sub):
+    bench = sub.add_parser("bench", help="bench routines with lab instruments through VISA")
+    bench_sub = bench.add_subparsers(dest="bench_command", metavar="ROUTINE")
+    bench_sub.required = True
+    p = bench_sub.add_parser("skew", help="measure and remove channel skew with a DG645's simultaneous pulses",
+                             description="The DG645 fires all its outputs at once into the node's inputs; "
+                                         "each channel's skew is measured from the tags, corrected with its "
+                                         "delay, checked again (at most one bin left) and saved for this node.")
+    p.add_argument("--port", required=True, help="the node's serial port")
+    p.add_argument("--dg645", required=True, metavar="RESOURCE", help="the DG645's VISA resource string")
+    p.add_argument("--channels", required=True, metavar="0,1,...", help="the node's inputs the DG645 drives; "
+                                                                        "the first is the reference")
+    p.add_argument("--triggers", type=int, default=200, help="pulses per channel in each pass")
+    p.add_argument("--rate", type=float, default=10e3, metavar="HZ", help="the DG645's trigger rate")
+    p.add_argument("--output", "-o", default="build/bench", metavar="DIR", help="where skew.json and skew.png go")
+    p.add_argument("--timeout-ms", type=int, default=2000, help="VISA timeout")
+    p.set_defaults(func=skew)
+
+
+SUBCOMMANDS = [add_bench]
