@@ -26,6 +26,7 @@ bench: setup
 	$(VENV)/python bench/wire_throughput.py
 	$(VENV)/python bench/outputs_speed.py
 	$(VENV)/python bench/link_speed.py
+	$(VENV)/python bench/correlation_speed.py
 
 clean:
 	rm -rf build .pytest_cache

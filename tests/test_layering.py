@@ -19,7 +19,7 @@ import MODULE
 
 @pytest.mark.parametrize("module", ["qnu.analysis", "qnu.recording", "qnu.units", "qnu.regmap", "qnu.wire",
                                     "qnu.sim.model", "qnu.sim.sequencer_model", "qnu.sim.protocol_model",
-                                    "qnu.sim.demo"])
+                                    "qnu.sim.demo", "qnu.sim.instruments.dg645_model", "qnu.ptu"])
 def test_imports_without_host_or_pyserial(module):
     result = subprocess.run([sys.executable, "-c", PROBE.replace("MODULE", module)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]

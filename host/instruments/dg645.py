@@ -10,31 +10,16 @@ the oldest error code in the queue (0: none). Identification: ``*IDN?``.
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from qnu.manuals import (DG645_DELAY_CHANNELS as DELAY_CHANNELS, DG645_OUTPUTS as OUTPUTS,
+                         DG645_TRIGGER_SOURCES as TRIGGER_SOURCES, DG645_ERRORS as ERRORS,
+                         DG645_MAX_DELAY_S as MAX_DELAY_S)
+
 from .base import QnuInstrument
 from .errors import SettingRefused
 
 __all__ = ["DG645", "DELAY_CHANNELS", "OUTPUTS", "TRIGGER_SOURCES", "ERRORS"]
 
-#: delay channels by name and their numbers in DLAY
-DELAY_CHANNELS = {"T0": 0, "T1": 1, "A": 2, "B": 3, "C": 4, "D": 5, "E": 6, "F": 7, "G": 8, "H": 9}
 _CHANNEL_NAMES = {v: k for k, v in DELAY_CHANNELS.items()}
-#: BNC outputs by name and their numbers in LAMP, LOFF and LPOL
-OUTPUTS = {"T0": 0, "AB": 1, "CD": 2, "EF": 3, "GH": 4}
-#: TSRC's trigger sources
-TRIGGER_SOURCES = {"internal": 0, "external rising": 1, "external falling": 2,
-                   "single shot external rising": 3, "single shot external falling": 4,
-                   "single shot": 5, "line": 6}
-MAX_DELAY_S = 2000.0
-#: LERR? codes, with the manual's text
-ERRORS = {
-    10: "Illegal Value", 11: "Illegal Mode", 12: "Illegal Delay", 13: "Illegal Link", 14: "Recall Failed",
-    15: "Not Allowed", 16: "Failed Self Test", 17: "Failed Auto Calibration", 30: "Lost Data",
-    32: "No Listener", 40: "Failed ROM Check", 110: "Illegal Command", 111: "Undefined Command",
-    112: "Illegal Query", 113: "Illegal Set", 114: "Null Parameter", 115: "Extra Parameters",
-    116: "Missing Parameters", 117: "Parameter Overflow", 118: "Invalid Floating Point Number",
-    120: "Invalid Integer", 121: "Integer Overflow", 122: "Invalid Hexadecimal", 126: "Syntax Error",
-    170: "Communication Error", 171: "Over run", 254: "Too Many Errors",
-}
 
 
 def _delay_value(value, values):

@@ -28,7 +28,8 @@ import threading
 
 import numpy as np
 
-from qnu.host.instruments.dg645 import DELAY_CHANNELS, ERRORS, OUTPUTS, MAX_DELAY_S
+from qnu.manuals import (DG645_DELAY_CHANNELS as DELAY_CHANNELS, DG645_OUTPUTS as OUTPUTS,
+                         DG645_MAX_DELAY_S as MAX_DELAY_S)
 from ..sources import JITTER_CUT, parse_time
 
 __all__ = ["DG645Model", "Wire", "parse_wiring", "IDENTITY", "INPUT_THRESHOLD_V"]
