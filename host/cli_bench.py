@@ -38,6 +38,34 @@ def skew(args):
           f"is opened")
 
 
+def jitter(args):
+    from qnu.host.bench.jitter import measure_jitter
+    from qnu.host.device import open_device
+    from qnu.host.instruments import InstrumentError, open_instrument
+    from qnu.sim.sources import parse_time
+
+    try:
+        gen = open_instrument(args.model, args.generator, timeout_ms=args.timeout_ms)
+    except InstrumentError as e:
+        sys.exit(f"qnu bench jitter: {e}")
+    try:
+        period_s = parse_time(args.period) * 1e-12
+    except ValueError as e:
+        sys.exit(f"qnu bench jitter: {e}")
+    with open_device(args.port) as dev:
+        try:
+            result = measure_jitter(dev, gen, args.channel, generator_channel=args.generator_output,
+                                    period_s=period_s, pulses=args.pulses, output=args.output)
+        except (InstrumentError, TimeoutError, ValueError) as e:
+            sys.exit(f"qnu bench jitter: {e} (the generator and the node are as they were; what was measured "
+                     f"is in {args.output})")
+    missed = (f"{result['missed_pulses']} missed ({result['lost_by_node']} events the node lost: a shorter "
+              f"period than the link carries)" if result["missed_pulses"] else "none missed")
+    print(f"channel {args.channel}: {result['pulses_measured']} pulses, period {result['period_ps']:.1f} ps, "
+          f"jitter {result['rms_ps']:.1f} ps RMS, {result['peak_to_peak_ps']:.0f} ps peak to peak "
+          f"(bin {result['bin_ps']:g} ps: bin/sqrt(12) = {result['bin_ps'] / 12 ** 0.5:.0f} ps); {missed}")
+
+
 def add_bench(sub):
     bench = sub.add_parser("bench", help="bench routines with lab instruments through VISA")
     bench_sub = bench.add_subparsers(dest="bench_command", metavar="ROUTINE")
@@ -55,6 +83,20 @@ def add_bench(sub):
     p.add_argument("--output", "-o", default="build/bench", metavar="DIR", help="where skew.json and skew.png go")
     p.add_argument("--timeout-ms", type=int, default=2000, help="VISA timeout")
     p.set_defaults(func=skew)
+
+    p = bench_sub.add_parser("jitter", help="a channel's timestamp jitter against a generator's pulse train",
+                             description="A waveform generator sends a pulse train into the channel; the tags' "
+                                         "residuals from the fitted ideal period are the jitter (histogram, RMS).")
+    p.add_argument("--port", required=True, help="the node's serial port")
+    p.add_argument("--generator", required=True, metavar="RESOURCE", help="the generator's VISA resource")
+    p.add_argument("--model", default="33500b", choices=("33500b", "33600a"), help="the generator's series")
+    p.add_argument("--generator-output", type=int, default=1, choices=(1, 2), help="its output wired to the channel")
+    p.add_argument("--channel", type=int, required=True, help="the node's input")
+    p.add_argument("--period", default="10us", help="the pulse train's period (with a unit)")
+    p.add_argument("--pulses", type=int, default=1000)
+    p.add_argument("--output", "-o", default="build/bench", metavar="DIR", help="where jitter.json and .png go")
+    p.add_argument("--timeout-ms", type=int, default=2000, help="VISA timeout")
+    p.set_defaults(func=jitter)
 
 
 SUBCOMMANDS = [add_bench]

@@ -43,6 +43,11 @@ def add_parser(sub):
                         "e.g. A:0,B:1:12.5ns (outputs T0, A..H, AB, CD, EF, GH); prints its VISA resource")
     p.add_argument("--dg645-jitter", default="25ps", metavar="TIME", help="the DG645's output jitter, RMS")
     p.add_argument("--dg645-port", type=int, default=0, help="its TCP port (default: any free one)")
+    p.add_argument("--generator", metavar="OUT:IN[:CABLE],...",
+                   help="also serve a simulated 33522B waveform generator whose outputs 1 and 2 drive these "
+                        "inputs, e.g. 1:0 or 1:0,2:3:5ns; prints its VISA resource")
+    p.add_argument("--generator-jitter", default="30ps", metavar="TIME", help="the generator's edge jitter, RMS")
+    p.add_argument("--generator-port", type=int, default=0, help="its TCP port (default: any free one)")
     p.add_argument("--status", type=float, default=0, metavar="SECONDS",
                    help="print the simulation speed every SECONDS")
     p.set_defaults(func=serve)
@@ -63,6 +68,11 @@ def serve(args):
             model = DG645Model(parse_wiring(args.dg645), jitter_ps=parse_time(args.dg645_jitter))
             sources.append(model)
             instruments.append(("DG645", model, args.dg645_port))
+        if args.generator:
+            from .instruments.generator_model import GeneratorModel, parse_generator_wiring
+            model = GeneratorModel(parse_generator_wiring(args.generator), jitter_ps=parse_time(args.generator_jitter))
+            sources.append(model)
+            instruments.append(("33522B generator", model, args.generator_port))
     except (OSError, ValueError) as e:
         sys.exit(f"qnu sim serve: {e}")
     if instruments and args.backend != "verilator":

@@ -5,5 +5,6 @@ the node back as they were and keeps what it had measured."""
 
 from .common import BenchResult
 from .skew import SkewResult, calibrate_skew
+from .jitter import measure_jitter
 
-__all__ = ["BenchResult", "SkewResult", "calibrate_skew"]
+__all__ = ["BenchResult", "SkewResult", "calibrate_skew", "measure_jitter"]
