@@ -66,6 +66,44 @@ def jitter(args):
           f"(bin {result['bin_ps']:g} ps: bin/sqrt(12) = {result['bin_ps'] / 12 ** 0.5:.0f} ps); {missed}")
 
 
+def _times(text, what):
+    """``0ns:100ns:5ns`` (start:stop:step, stop excluded) or ``10ns,20ns`` -> ps."""
+    from qnu.sim.sources import parse_time
+    try:
+        if ":" in text:
+            start, stop, step = (parse_time(t) for t in text.split(":"))
+            if step <= 0 or stop <= start:
+                raise ValueError
+            return list(range(start, stop, step))
+        return [parse_time(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise SystemExit(f"qnu bench: {what} takes START:STOP:STEP or a list, with units (0ns:100ns:5ns), "
+                         f"not {text!r}") from None
+
+
+def window_scan(args):
+    from qnu.host.bench.window_scan import scan_windows
+    from qnu.host.device import open_device
+    from qnu.host.errors import QnuError
+
+    offsets, widths = _times(args.offsets, "--offsets"), _times(args.widths, "--widths")
+    with open_device(args.port) as dev:
+        try:
+            result = scan_windows(dev, detectors=_channels(args.detectors), offsets_ps=offsets, widths_ps=widths,
+                                  laser_output=args.laser_output, scheme=args.scheme, attempts=args.attempts,
+                                  period_ps=_times(args.period, "--period")[0], output=args.output)
+        except (QnuError, RuntimeError, ValueError) as e:
+            sys.exit(f"qnu bench window-scan: {e} (the node is as it was; what was measured is in {args.output})")
+    print(f"{'offset':>9} {'width':>8}  {'heralds/attempt':>16}  {'false (blocked)':>16}")
+    for p in result["points"]:
+        print(f"{p['offset_ps'] / 1e3:>7.1f} ns {p['width_ps'] / 1e3:>5.1f} ns  "
+              f"{p['signal']['p']:>8.4f} +- {p['signal']['error']:.4f}  {p['blocked']['p']:>8.4f} +- "
+              f"{p['blocked']['error']:.4f}")
+    best = max(result["points"], key=lambda p: p["signal"]["p"] - p["blocked"]["p"])
+    print(f"best window: {best['offset_ps'] / 1e3:.1f} ns wide {best['width_ps'] / 1e3:.1f} ns "
+          f"(results in {args.output})")
+
+
 def add_bench(sub):
     bench = sub.add_parser("bench", help="bench routines with lab instruments through VISA")
     bench_sub = bench.add_subparsers(dest="bench_command", metavar="ROUTINE")
@@ -97,6 +135,22 @@ def add_bench(sub):
     p.add_argument("--output", "-o", default="build/bench", metavar="DIR", help="where jitter.json and .png go")
     p.add_argument("--timeout-ms", type=int, default=2000, help="VISA timeout")
     p.set_defaults(func=jitter)
+
+    p = bench_sub.add_parser("window-scan", help="herald success and false-herald rates against the window",
+                             description="For each window the attempt loop runs with its excitation pulse and "
+                                         "with it blocked; the herald unit's counters give the heralds and the "
+                                         "false heralds per attempt.")
+    p.add_argument("--port", required=True, help="the node's serial port")
+    p.add_argument("--detectors", default="0,1", metavar="C,C", help="the detectors' input channels")
+    p.add_argument("--scheme", default="single-click", choices=("single-click",),
+                   help="the herald scheme (one window)")
+    p.add_argument("--laser-output", type=int, default=0, help="the output that fires the excitation")
+    p.add_argument("--offsets", default="0ns:100ns:10ns", help="window offsets: START:STOP:STEP or a list")
+    p.add_argument("--widths", default="20ns", help="window widths: START:STOP:STEP or a list")
+    p.add_argument("--attempts", type=int, default=1000, help="attempts per window and pass")
+    p.add_argument("--period", default="10us", help="the attempt period")
+    p.add_argument("--output", "-o", default="build/bench", metavar="DIR")
+    p.set_defaults(func=window_scan)
 
 
 SUBCOMMANDS = [add_bench]

@@ -89,7 +89,10 @@ class Herald:
         if reference == "attempts" and dev.features.attempts:
             period = dev.regs["att_period"]
             end = max(offsets) + width
-            if period and end > period:
+            if not period:
+                raise HeraldRefused("the attempt loop has no period yet (att_period is 0): the windows must end "
+                                    "within it; start the loop, or set its period, first")
+            if end > period:
                 raise HeraldRefused(f"the windows end {end} ticks after the attempt start, beyond the attempt "
                                     f"period of {period} ticks")
         outputs = [o for o in (success_output, state_output) if o is not None]
