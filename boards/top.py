@@ -82,7 +82,8 @@ def board_features(board, phy):
     return Features(outputs=len(phy.outputs), sequencer=sequencer,
                     attempts=board.node_features.get("attempts", sequencer),
                     selectable=board.node_features.get("selectable", True),
-                    herald=board.node_features.get("herald", False))
+                    herald=board.node_features.get("herald", False),
+                    herald_fixed=board.node_features.get("herald_fixed", False))
 
 
 def _reset_on_unlock(m, domain, clock, locked, *, pipeline=0):

@@ -106,7 +106,8 @@ class Node(wiring.Component):
         self.outputs = OutputsBlock(features, channels=channels, samples_per_cycle=samples_per_cycle,
                                     pulse_width=width, queue_depth=queue_depth)
         self.herald = HeraldBlock(channels=channels, samples_per_cycle=samples_per_cycle, outputs=features.outputs,
-                                  attempts=features.attempts) if features.herald else None
+                                  attempts=features.attempts, fixed_channels=features.herald_fixed) \
+            if features.herald else None
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),

@@ -17,7 +17,8 @@ last window closes, stops the local attempt loop if it was started with
 (``Recording.heralds``).
 """
 
-from qnu.herald import Outcome, MAX_DETECTORS, INPUT_REFERENCE_LEAD_CYCLES, pack_table, scheme_table, TABLE_ENTRIES
+from qnu.herald import (Outcome, MAX_DETECTORS, INPUT_REFERENCE_LEAD_CYCLES, pack_table, scheme_table, TABLE_ENTRIES,
+                        FIXED_DETECTOR_CHANNELS, FIXED_REFERENCE_CHANNEL)
 from qnu.regmap import OutputSource
 
 from .errors import DeviceError, HeraldRefused
@@ -63,6 +64,13 @@ class Herald:
             raise HeraldRefused(f"one to {MAX_DETECTORS} detectors, not {len(detectors)}")
         for ch in detectors + ([] if reference == "attempts" else [reference]):
             dev._check_channel(ch)
+        if dev.features.herald_fixed:
+            fixed = list(FIXED_DETECTOR_CHANNELS[:len(detectors)])
+            if detectors != fixed or reference not in ("attempts", FIXED_REFERENCE_CHANNEL):
+                raise HeraldRefused(f"this node's herald unit reads its detectors on inputs {fixed} in order and an "
+                                    f"input reference on input {FIXED_REFERENCE_CHANNEL} (a build with fixed herald "
+                                    f"channels: docs/boards.md), not detectors {detectors} and reference "
+                                    f"{reference!r}")
         width = clock.whole_ticks("window_ps", window_ps)
         offsets = [clock.whole_ticks("window_offset_ps", window_offset_ps)]
         if windows == 2:

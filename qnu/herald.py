@@ -15,11 +15,19 @@ import enum
 
 __all__ = ["Outcome", "MAX_DETECTORS", "MAX_WINDOWS", "TABLE_ENTRIES", "TABLE_WORDS", "ENTRIES_PER_WORD",
            "pattern_bit", "single_click_table", "barrett_kok_table", "pack_table", "unpack_table",
-           "SCHEMES", "scheme_table", "INPUT_REFERENCE_LEAD_CYCLES"]
+           "SCHEMES", "scheme_table", "INPUT_REFERENCE_LEAD_CYCLES",
+           "FIXED_DETECTOR_CHANNELS", "FIXED_REFERENCE_CHANNEL"]
 
 MAX_DETECTORS = 4
 MAX_WINDOWS = 2
 TABLE_ENTRIES = 1 << (MAX_DETECTORS * MAX_WINDOWS)
+#: where a build with fixed herald channels (Features.herald_fixed) takes its
+#: detectors (detector d on input d) and its input reference: such a build
+#: saves the channel selection in front of each detector's dead-time logic,
+#: which its clock has no room for (docs/boards.md)
+FIXED_DETECTOR_CHANNELS = (0, 1, 2, 3)
+FIXED_REFERENCE_CHANNEL = 4
+
 #: an input reference's windows open at least this many core cycles' worth of
 #: ticks after its raw tick: the unit decides on the reference a cycle after
 #: its word (which keeps the reference channel's edge logic out of the path

@@ -59,6 +59,9 @@ class Features:
     attempts: bool = False      # the attempt loop
     selectable: bool = True     # out<k>_ctrl picks each output's source; without, outputs carry the pulse
     herald: bool = False        # the herald unit
+    # its detectors fixed on inputs 0..3 and its input reference on input 4 (a
+    # build whose timing has no room for the channel selection: qnu.herald)
+    herald_fixed: bool = False
 
     def __post_init__(self):
         if not 1 <= self.outputs <= 16:
@@ -67,12 +70,12 @@ class Features:
     @property
     def word(self):
         return self.outputs | self.sequencer << 8 | self.attempts << 9 | (not self.selectable) << 10 | \
-            self.herald << 11
+            self.herald << 11 | self.herald_fixed << 12
 
     @classmethod
     def from_word(cls, word):
         return cls(outputs=word & 0xFF or 1, sequencer=bool(word >> 8 & 1), attempts=bool(word >> 9 & 1),
-                   selectable=not word >> 10 & 1, herald=bool(word >> 11 & 1))
+                   selectable=not word >> 10 & 1, herald=bool(word >> 11 & 1), herald_fixed=bool(word >> 12 & 1))
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,9 @@ _GLOBAL = [
      (Field("outputs", 0, 8, "trigger outputs"), Field("sequencer", 8, 1, "the output sequencer (SCHEDULE)"),
       Field("attempts", 9, 1, "the attempt loop"),
       Field("fixed_outputs", 10, 1, "no out<k>_ctrl: every output carries the timebase's pulse"),
-      Field("herald", 11, 1, "the herald unit")), "const:features"),
+      Field("herald", 11, 1, "the herald unit"),
+      Field("herald_fixed", 12, 1, "the herald's detectors on inputs 0-3, its input reference on input 4")),
+     "const:features"),
     ("time_lo",        0x0008, "ro", 32, 0, "Timebase, fine ticks, low word. Reading it latches time_hi.", (), "time_lo"),
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
     ("time_arg_lo",    0x000A, "rw", 32, 0, "Argument of the next time_cmd, low word.", (), ""),

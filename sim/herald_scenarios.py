@@ -35,14 +35,14 @@ def pulses(ticks, width=2):
     return Waveform.from_pulses(ticks, [width] * len(ticks))
 
 
-def random_scenario(rng, n, scheme, reference):
+def random_scenario(rng, n, scheme, reference, *, reference_channel=3, channels=CHANNELS):
     """Random clicks on detectors 0 and 1 under random delays, dead times and edge kinds; the
-    attempt loop's starts or pulses on channel 3 as references."""
+    attempt loop's starts or pulses on ``reference_channel`` as references."""
     table, nwin = scheme_table(scheme)
-    delays = {c: rng.randrange(0, 3 * n) for c in range(CHANNELS)}
+    delays = {c: rng.randrange(0, 3 * n) for c in range(channels)}
     chans = {c: ChannelSettings(rising=True, falling=rng.random() < 0.3, delay=delays[c],
-                                dead_time=rng.choice([0, n, 2 * n + 1, 5 * n])) for c in range(CHANNELS)}
-    ref = None if reference == "loop" else 3
+                                dead_time=rng.choice([0, n, 2 * n + 1, 5 * n])) for c in range(channels)}
+    ref = None if reference == "loop" else reference_channel
     spread = max(delays.values())
     offset = spread + (2 * n if ref is not None else 0) + rng.randrange(0, 8)
     windows = tuple((offset + i * (8 * n + 10), rng.randrange(1, 8 * n)) for i in range(nwin))
@@ -55,7 +55,7 @@ def random_scenario(rng, n, scheme, reference):
     waveforms = {c: pulses(sorted(rng.sample(range(4 * n, cycles * n - 30), cycles * n // 12 + 4)),
                            rng.randrange(1, 4)) for c in (0, 1)}
     if ref is not None:
-        waveforms[3] = pulses(starts, 1)
+        waveforms[ref] = pulses(starts, 1)
     return Scenario(n, settings, waveforms, chans, starts if ref is None else (), cycles)
 
 

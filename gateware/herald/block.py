@@ -3,7 +3,7 @@ checks, and its wiring to the register bank, the timing core and the outputs."""
 
 from amaranth.hdl import Signal, Cat, Const
 
-from qnu.herald import Outcome, TABLE_WORDS, MAX_DETECTORS
+from qnu.herald import Outcome, TABLE_WORDS, MAX_DETECTORS, FIXED_DETECTOR_CHANNELS, FIXED_REFERENCE_CHANNEL
 from ..bramfifo import BufferedFIFO
 from .unit import HeraldUnit, LATENCY_CYCLES, OFFSET_WIDTH, herald_record_layout
 
@@ -23,9 +23,11 @@ class HeraldBlock:
     gives it the stop and the outputs' herald words; :meth:`registers` gives
     what the register bank needs; :meth:`connect` wires the bank's values."""
 
-    def __init__(self, *, channels, samples_per_cycle, outputs, attempts):
+    def __init__(self, *, channels, samples_per_cycle, outputs, attempts, fixed_channels=False):
         self.channels, self.n, self.outputs, self.attempts = channels, samples_per_cycle, outputs, attempts
-        self.unit = HeraldUnit(channels=channels, samples_per_cycle=samples_per_cycle, outputs=outputs)
+        self.fixed_channels = fixed_channels
+        self.unit = HeraldUnit(channels=channels, samples_per_cycle=samples_per_cycle, outputs=outputs,
+                               fixed_channels=fixed_channels)
 
     def add(self, m, core, outputs_block, events):
         """... and the herald records, through a queue, to ``events`` (the event framer's herald stream)."""
@@ -60,11 +62,17 @@ class HeraldBlock:
             windows = v[2:4]
             enabling = (width[0] != 0) & ((windows == 1) | (width[1] != 0)) & some_detector & \
                 (v[1] | Const(self.attempts) & fits)
-            return (v[16:22] < self.channels) & ((windows == 1) | (windows == 2)) & (~v[0] | enabling)
+            channel_ok = (~v[1] | (v[16:22] == FIXED_REFERENCE_CHANNEL)) if self.fixed_channels else \
+                (v[16:22] < self.channels)
+            return channel_ok & ((windows == 1) | (windows == 2)) & (~v[0] | enabling)
+
+        def detector_ok(v, d):
+            if self.fixed_channels:             # (a fixed build reads detector d on input d)
+                return ~v[8 * d + 7] | (v[8 * d:8 * d + 6] == FIXED_DETECTOR_CHANNELS[d])
+            return ~v[8 * d + 7] | (v[8 * d:8 * d + 6] < self.channels)
 
         validators["her_ctrl"] = ctrl_ok
-        validators["her_detectors"] = lambda v: Cat(~v[8 * d + 7] | (v[8 * d:8 * d + 6] < self.channels)
-                                                    for d in range(MAX_DETECTORS)).all()
+        validators["her_detectors"] = lambda v: Cat(detector_ok(v, d) for d in range(MAX_DETECTORS)).all()
         validators["her_out"] = lambda v: (v[0:4] < self.outputs) & (v[4:8] < self.outputs) & (v[16:] != 0)
         for w in range(2):
             for what in ("offset", "width"):

@@ -17,10 +17,10 @@ from qnu.sim.model import ChannelSettings
 SEED = int(os.environ.get("QNU_SEED", 1))
 
 
-def run_unit(s, ready=lambda c: True):
+def run_unit(s, ready=lambda c: True, *, channels=CHANNELS, fixed_channels=False):
     """Drive the unit through scenario ``s``; what it did, cycle by cycle."""
     n, settings = s.n, s.settings
-    dut = HeraldUnit(channels=CHANNELS, samples_per_cycle=n, outputs=OUTPUTS)
+    dut = HeraldUnit(channels=channels, samples_per_cycle=n, outputs=OUTPUTS, fixed_channels=fixed_channels)
     planned = s.planned(LEAD_CYCLES)
     seen = {"decided": [], "records": [], "herald": [], "overlaps": 0, "references": 0, "lost": 0}
 
@@ -28,27 +28,28 @@ def run_unit(s, ready=lambda c: True):
         cfg = dut.config
         ctx.set(cfg.enable, 1)
         ctx.set(cfg.input_ref, settings.reference is not None)
-        ctx.set(cfg.ref_channel, settings.reference or 0)
+        ctx.set(cfg.ref_channel, 0 if fixed_channels else settings.reference or 0)   # (fixed: ignored)
         ctx.set(cfg.windows, len(settings.windows))
         ctx.set(cfg.multi_outcome, settings.multi_outcome)
         ctx.set(cfg.record, sum(1 << o for o in settings.record))
         for d in range(MAX_DETECTORS):
             on = d < len(settings.detectors)
-            ctx.set(cfg.detectors[d], {"channel": settings.detectors[d] if on else 0, "enable": on})
+            channel = (5 if fixed_channels else settings.detectors[d]) if on else 0
+            ctx.set(cfg.detectors[d], {"channel": channel, "enable": on})
         for w, (offset, width) in enumerate(settings.windows):
             ctx.set(cfg.window[w], {"offset": offset, "width": width})
         ctx.set(cfg.success_output, SUCCESS_OUT)
         ctx.set(cfg.state_output, STATE_OUT)
         ctx.set(cfg.width, WIDTH)
         ctx.set(dut.table, sum(word << 32 * i for i, word in enumerate(pack_table(settings.table))))
-        for c in range(CHANNELS):
+        for c in range(channels):
             cs = s.channel_settings.get(c, ChannelSettings())
             ctx.set(dut.channel_config[c], {"enable": cs.enable, "rising": cs.rising, "falling": cs.falling,
                                             "delay": cs.delay, "dead_time": cs.dead_time})
         levels = s.levels()
         for c in range(s.cycles):
             ctx.set(dut.now, c * n)
-            for ch in range(CHANNELS):
+            for ch in range(channels):
                 ctx.set(dut.samples[ch], s.word(ch, c, levels))
             ctx.set(dut.attempt, c in planned)
             ctx.set(dut.attempt_offset, planned.get(c, 0))
@@ -75,8 +76,8 @@ def run_unit(s, ready=lambda c: True):
     return seen
 
 
-def check(s):
-    seen = run_unit(s)
+def check(s, **kwargs):
+    seen = run_unit(s, **kwargs)
     return seen, score(s, seen)
 
 
@@ -126,3 +127,14 @@ def test_a_record_the_stream_has_no_room_for_is_counted():
     s = Scenario(n, settings, {1: pulses([50, 90])}, {}, loop_starts=[40, 80, 120, 160], cycles=60)
     seen = run_unit(s, ready=lambda c: False)
     assert seen["records"] == [] and seen["lost"] == 3 and len(seen["decided"]) == 4
+
+
+@pytest.mark.parametrize("reference", ["loop", "input"])
+def test_fixed_channels_read_detectors_on_inputs_0_to_3_and_the_reference_on_input_4(reference):
+    """A build with fixed herald channels (the ULX3S's) decides as the model does with its
+    detectors on inputs 0 and 1 and its reference on input 4, whatever the channel fields say."""
+    from qnu.herald import FIXED_REFERENCE_CHANNEL
+    s = random_scenario(random.Random(f"fixed {reference} {SEED}"), 16, "single-click", reference,
+                        reference_channel=FIXED_REFERENCE_CHANNEL, channels=6)
+    seen, want = check(s, channels=6, fixed_channels=True)
+    assert len(want) + seen["overlaps"] >= 3

@@ -5,7 +5,8 @@ from amaranth.hdl import Module, Signal, Mux, Cat, Const, signed
 from amaranth.lib import data, wiring, stream
 from amaranth.lib.wiring import In, Out
 
-from qnu.herald import Outcome, MAX_DETECTORS, MAX_WINDOWS, TABLE_ENTRIES
+from qnu.herald import (Outcome, MAX_DETECTORS, MAX_WINDOWS, TABLE_ENTRIES, FIXED_DETECTOR_CHANNELS,
+                        FIXED_REFERENCE_CHANNEL)
 from qnu.wire import MAX_PULSE_WIDTH
 from ..timing.event import TIME_WIDTH, ChannelConfig
 from ..timing.edges import earliest_outside_dead_time
@@ -74,8 +75,12 @@ class HeraldUnit(wiring.Component):
     seen.
     """
 
-    def __init__(self, *, channels, samples_per_cycle, outputs):
+    def __init__(self, *, channels, samples_per_cycle, outputs, fixed_channels=False):
         self.channels, self.samples_per_cycle, self.outputs = channels, samples_per_cycle, outputs
+        # detectors on inputs 0..3 and the reference on input 4, whatever the settings' channel fields say
+        self.fixed_channels = fixed_channels
+        if fixed_channels and channels <= FIXED_REFERENCE_CHANNEL:
+            raise ValueError(f"fixed herald channels need at least {FIXED_REFERENCE_CHANNEL + 1} inputs")
         n = samples_per_cycle
         super().__init__({
             "now":            In(TIME_WIDTH),
@@ -104,13 +109,16 @@ class HeraldUnit(wiring.Component):
         pairs = [(w, d) for w in range(MAX_WINDOWS) for d in range(MAX_DETECTORS)]
 
         # --- each detector's clicks: the channel's edge rules and dead time ---
-        def accepted_rising(channel):       # (channel: a register field)
+        def accepted_rising(channel, fixed):   # (channel: a register field; fixed: the input if fixed)
             word = Signal(n, name="selected_word")
             ccfg = Signal(ChannelConfig)
-            with m.Switch(channel):
-                for c in range(self.channels):
-                    with m.Case(c):
-                        m.d.comb += [word.eq(self.samples[c]), ccfg.eq(self.channel_config[c])]
+            if self.fixed_channels:
+                m.d.comb += [word.eq(self.samples[fixed]), ccfg.eq(self.channel_config[fixed])]
+            else:
+                with m.Switch(channel):
+                    for c in range(self.channels):
+                        with m.Case(c):
+                            m.d.comb += [word.eq(self.samples[c]), ccfg.eq(self.channel_config[c])]
             last = Signal()
             m.d.sync += last.eq(word[-1])
             previous = Cat(last, word[:-1])
@@ -122,11 +130,11 @@ class HeraldUnit(wiring.Component):
         clicks, positions, delays = [], [], []
         for d in range(MAX_DETECTORS):
             det = cfg.detectors[d]
-            click, position, delay = accepted_rising(det.channel)
+            click, position, delay = accepted_rising(det.channel, FIXED_DETECTOR_CHANNELS[d])
             clicks.append(Mux(det.enable, click, 0))
             positions.append(position)
             delays.append(delay)
-        ref_click, ref_position, ref_delay = accepted_rising(cfg.ref_channel)
+        ref_click, ref_position, ref_delay = accepted_rising(cfg.ref_channel, FIXED_REFERENCE_CHANNEL)
 
         # --- window bounds in raw ticks after the raw reference, per detector (registered) ---
         wide = signed(OFFSET_WIDTH + 3)
@@ -193,7 +201,10 @@ class HeraldUnit(wiring.Component):
 
         pattern = Signal(len(pairs))
         multi = Signal()
-        first = Signal(data.ArrayLayout(CLICK_WIDTH, len(pairs)))
+        # each pattern bit's first click: the elapsed ticks at its word and its sample, added up
+        # only for the record (an adder after the dead-time logic is a long path)
+        first_elapsed = Signal(data.ArrayLayout(CLICK_WIDTH, len(pairs)))
+        first_position = Signal(data.ArrayLayout(shift or 1, len(pairs)))
         hits = Signal(len(pairs))
         for i, (w, d) in enumerate(pairs):
             m.d.comb += hits[i].eq(self.busy & active[w][d] & (clicks[d] & in_window[w, d]).any())
@@ -211,13 +222,16 @@ class HeraldUnit(wiring.Component):
         # the decided attempt, for the cycle after: the final pattern and its clicks
         decided = Signal()
         final = Signal(herald_record_layout())
+        final_elapsed = Signal.like(first_elapsed)
+        final_position = Signal.like(first_position)
         m.d.sync += decided.eq(closing)
         with m.If(closing):
             m.d.sync += [final.pattern.eq(pattern | hits),
                          final.multi.eq(multi | (hits & pattern).any()),
                          final.reference.eq(reference_time), final.attempt.eq(attempt - 1)]
             for i, (w, d) in enumerate(pairs):
-                m.d.sync += final.clicks[i].eq(Mux(pattern[i], first[i], elapsed[d] + positions[d]))
+                m.d.sync += [final_elapsed[i].eq(Mux(pattern[i], first_elapsed[i], elapsed[d])),
+                             final_position[i].eq(Mux(pattern[i], first_position[i], positions[d]))]
 
         with m.If(accept):
             m.d.sync += [self.busy.eq(1), pattern.eq(0), multi.eq(0), attempt.eq(attempt + 1),
@@ -233,7 +247,7 @@ class HeraldUnit(wiring.Component):
                 m.d.sync += [pattern.eq(pattern | hits), multi.eq(multi | (hits & pattern).any())]
                 for i, (w, d) in enumerate(pairs):
                     with m.If(hits[i] & ~pattern[i]):
-                        m.d.sync += first[i].eq(elapsed[d] + positions[d])
+                        m.d.sync += [first_elapsed[i].eq(elapsed[d]), first_position[i].eq(positions[d])]
             for w, d in pairs:
                 m.d.sync += [lo_left[w][d].eq(lo_left[w][d] - n), hi_left[w][d].eq(hi_left[w][d] - n)]
             for d in range(MAX_DETECTORS):
@@ -266,5 +280,6 @@ class HeraldUnit(wiring.Component):
         with m.If(wanted & ~self.record_lost_inc):
             m.d.sync += [records.valid.eq(1), records.payload.eq(final), records.payload.outcome.eq(outcome)]
             for i in range(len(pairs)):     # (clicks not in the pattern read 0)
-                m.d.sync += records.payload.clicks[i].eq(Mux(final.pattern[i], final.clicks[i], 0))
+                m.d.sync += records.payload.clicks[i].eq(
+                    Mux(final.pattern[i], final_elapsed[i] + final_position[i], 0))
         return m
