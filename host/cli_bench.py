@@ -104,6 +104,29 @@ def window_scan(args):
           f"(results in {args.output})")
 
 
+def sync_check(args):
+    from qnu.host.bench.sync_check import check_sync
+    from qnu.host.device import open_device
+    from qnu.host.errors import QnuError
+    from qnu.host.instruments import InstrumentError, open_instrument
+
+    period_ps = _times(args.period, "--period")[0]
+    try:
+        counter = open_instrument(args.model, args.counter, timeout_ms=args.timeout_ms)
+    except InstrumentError as e:
+        sys.exit(f"qnu bench sync-check: {e}")
+    with open_device(args.port_a) as a, open_device(args.port_b) as b:
+        try:
+            result = check_sync(a, b, counter, period_s=period_ps * 1e-12, readings=args.readings,
+                                output_index=args.output_index, output=args.output)
+        except (InstrumentError, QnuError, ValueError) as e:
+            sys.exit(f"qnu bench sync-check: {e} (the nodes are as they were; what was measured is in "
+                     f"{args.output})")
+    tdev = ", ".join(f"{t:g} s: {d * 1e12:.1f} ps" for t, d in result["tdev"][:4])
+    print(f"B after A: mean {result['mean_ps']:.1f} ps, RMS {result['rms_ps']:.1f} ps over {args.readings} "
+          f"readings; TDEV {tdev} (results in {args.output})")
+
+
 def add_bench(sub):
     bench = sub.add_parser("bench", help="bench routines with lab instruments through VISA")
     bench_sub = bench.add_subparsers(dest="bench_command", metavar="ROUTINE")
@@ -151,6 +174,20 @@ def add_bench(sub):
     p.add_argument("--period", default="10us", help="the attempt period")
     p.add_argument("--output", "-o", default="build/bench", metavar="DIR")
     p.set_defaults(func=window_scan)
+
+    p = bench_sub.add_parser("sync-check", help="a counter's time interval between two nodes' pulse outputs",
+                             description="Both nodes' output carries their pulse per period; the counter "
+                                         "measures node B's pulse after node A's: mean, RMS and TDEV.")
+    p.add_argument("--port-a", required=True, help="node A's serial port (counter input 1)")
+    p.add_argument("--port-b", required=True, help="node B's serial port (counter input 2)")
+    p.add_argument("--counter", required=True, metavar="RESOURCE", help="the counter's VISA resource")
+    p.add_argument("--model", default="53230a", choices=("53220a", "53230a"), help="the counter's model")
+    p.add_argument("--period", default="1s", help="the pulse period (a PPS: 1s)")
+    p.add_argument("--readings", type=int, default=100)
+    p.add_argument("--output-index", type=int, default=0, help="the nodes' output wired to the counter")
+    p.add_argument("--output", "-o", default="build/bench", metavar="DIR")
+    p.add_argument("--timeout-ms", type=int, default=60_000, help="VISA timeout (a reading waits for a pulse)")
+    p.set_defaults(func=sync_check)
 
 
 SUBCOMMANDS = [add_bench]

@@ -48,18 +48,28 @@ def add_parser(sub):
                         "inputs, e.g. 1:0 or 1:0,2:3:5ns; prints its VISA resource")
     p.add_argument("--generator-jitter", default="30ps", metavar="TIME", help="the generator's edge jitter, RMS")
     p.add_argument("--generator-port", type=int, default=0, help="its TCP port (default: any free one)")
+    p.add_argument("--counter", metavar="IN:SIGNAL,...",
+                   help="also serve a simulated 53230A counter whose inputs 1 and 2 watch a node's trigger "
+                        "output or input, e.g. 1:OUT0,2:IN3 (with --nodes 2: 1:A.OUT0,2:B.OUT0)")
+    p.add_argument("--counter-noise", default="20ps", metavar="TIME", help="the counter's single-shot error, RMS")
+    p.add_argument("--counter-port", type=int, default=0, help="its TCP port (default: any free one)")
+    p.add_argument("--nodes", type=int, default=1,
+                   help="serve this many nodes (A, B, ...), each on its own pty; sources, loopbacks and the "
+                        "DG645 and generator drive node A")
     p.add_argument("--status", type=float, default=0, metavar="SECONDS",
                    help="print the simulation speed every SECONDS")
     p.set_defaults(func=serve)
 
 
 def serve(args):
-    from .sources import load_config, parse_source
+    from .sources import load_config, parse_source, parse_time
     from .virtual_board import DEFAULT_DIVISOR, BoardError, VirtualBoard, parse_loopback
 
-    from .sources import parse_time
-    instruments = []
+    names = [""] if args.nodes == 1 else [chr(ord("A") + i) for i in range(args.nodes)]
+    instruments = []        # (name, model, TCP port, attach): attach(boards) after they start
     try:
+        if not 1 <= args.nodes <= 4:
+            raise ValueError(f"--nodes is 1 to 4, not {args.nodes}")
         sources, seed = load_config(args.config) if args.config else ([], None)
         sources += [parse_source(text) for text in args.source]
         loopbacks = [parse_loopback(text) for text in args.loopback]
@@ -67,40 +77,55 @@ def serve(args):
             from .instruments.dg645_model import DG645Model, parse_wiring
             model = DG645Model(parse_wiring(args.dg645), jitter_ps=parse_time(args.dg645_jitter))
             sources.append(model)
-            instruments.append(("DG645", model, args.dg645_port))
+            instruments.append(("DG645", model, args.dg645_port, None))
         if args.generator:
             from .instruments.generator_model import GeneratorModel, parse_generator_wiring
             model = GeneratorModel(parse_generator_wiring(args.generator), jitter_ps=parse_time(args.generator_jitter))
             sources.append(model)
-            instruments.append(("33522B generator", model, args.generator_port))
+            instruments.append(("33522B generator", model, args.generator_port, None))
+        if args.counter:
+            from .instruments.counter_model import CounterModel, parse_counter_wiring
+            model = CounterModel(parse_counter_wiring(args.counter, names), noise_ps=parse_time(args.counter_noise))
+            instruments.append(("53230A counter", model, args.counter_port, model.attach))
     except (OSError, ValueError) as e:
         sys.exit(f"qnu sim serve: {e}")
     if instruments and args.backend != "verilator":
         sys.exit("qnu sim serve: simulated instruments need the verilator backend")
-    board = VirtualBoard(backend=args.backend, channels=args.channels, samples_per_cycle=args.samples_per_cycle,
-                         clock_hz=args.clock_hz, divisor=args.divisor or DEFAULT_DIVISOR, sources=sources,
-                         seed=args.seed if args.seed is not None else seed, edge_log=args.edge_log,
-                         log=lambda text: print(text, file=sys.stderr, flush=True), loopbacks=loopbacks,
-                         outputs=args.outputs, live=bool(instruments))
+    # the sources, loopbacks and source-like instruments (DG645, generator) are the first board's
+    boards = {name: VirtualBoard(backend=args.backend, channels=args.channels,
+                                 samples_per_cycle=args.samples_per_cycle, clock_hz=args.clock_hz,
+                                 divisor=args.divisor or DEFAULT_DIVISOR, sources=sources if i == 0 else [],
+                                 seed=args.seed if args.seed is not None else seed,
+                                 edge_log=args.edge_log if i == 0 else None,
+                                 log=lambda text: print(text, file=sys.stderr, flush=True),
+                                 loopbacks=loopbacks if i == 0 else [], outputs=args.outputs,
+                                 live=bool(instruments))
+              for i, name in enumerate(names)}
     # stop cleanly on any of these, even if started with them ignored (`cmd &` ignores SIGINT)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
-    servers = []
+    servers, started = [], []
     try:
-        board.start()
-        print(f"serving node on {board.path} ({board.describe()}); Ctrl-C to stop", flush=True)
+        for name, board in boards.items():
+            board.start()
+            started.append(board)
+            label = f"node {name} on" if name else "node on"
+            print(f"serving {label} {board.path} ({board.describe()}); Ctrl-C to stop", flush=True)
         from .instruments.server import InstrumentServer
-        for name, model, port in instruments:
+        for name, model, port, attach in instruments:
+            if attach:
+                attach(boards)
             servers.append(InstrumentServer(model, port=port).start())
-            print(f"serving {name} on {servers[-1].resource} (outputs to inputs: "
-                  f"{', '.join(f'{w.output}->{w.channel}' for w in model.wiring)})", flush=True)
+            print(f"serving {name} on {servers[-1].resource} ({_wiring(model)})", flush=True)
         last = time.monotonic()
         while True:
-            board.check()
+            for board in started:
+                board.check()
             time.sleep(0.2)
             if args.status and time.monotonic() - last >= args.status:
                 last = time.monotonic()
-                print(_speed(board.status()), flush=True)
+                for name, board in boards.items():
+                    print(f"{name + ': ' if name else ''}{_speed(board.status())}", flush=True)
     except KeyboardInterrupt:
         pass
     except (BoardError, RuntimeError, ValueError) as e:
@@ -108,9 +133,19 @@ def serve(args):
     finally:
         for server in servers:
             server.close()
-        final = board.close()
-    if final:
-        print(f"stopped: {_speed(final)}", flush=True)
+        finals = [board.close() for board in started]
+    if finals and finals[0]:
+        print(f"stopped: {_speed(finals[0])}", flush=True)
+
+
+def _wiring(model):
+    wires = []
+    for w in model.wiring:
+        if hasattr(w, "kind"):          # a counter: its input sees a board's signal
+            wires.append(f"input {w.input} <- {w.board + '.' if w.board else ''}{w.kind}{w.index}")
+        else:
+            wires.append(f"{w.output} -> input {w.channel}")
+    return ", ".join(wires)
 
 
 def _speed(status):

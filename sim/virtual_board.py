@@ -92,9 +92,14 @@ class _PacedFeed(_Feed):
 
     def __init__(self, stream, edge_log, read_fd, ahead=2):
         super().__init__(stream, edge_log)
+        self.idle = False               # (stimulus or not, the simulation waits for each chunk)
         self.read_fd, self.ahead = read_fd, ahead
         self.done_before = 0
         self._ends = []
+        # instruments that watch the board: output_listeners(records of (cycle, word)) hear every
+        # change of the trigger outputs' word; input_listeners({channel: transition ps}) every
+        # chunk's input transitions (each channel's levels alternate, from low at time 0)
+        self.output_listeners, self.input_listeners = [], []
         self._cond = threading.Condition()
         self.stopping = False
         threading.Thread(target=self._read_progress, name="vboard progress", daemon=True).start()
@@ -106,8 +111,13 @@ class _PacedFeed(_Feed):
                 while data := f.read(1 << 16):
                     pending += data
                     whole = len(pending) // 16 * 16
-                    done = [c & ~self.DONE for c, _ in self.RECORD.iter_unpack(pending[:whole]) if c & self.DONE]
+                    records = list(self.RECORD.iter_unpack(pending[:whole]))
                     pending = pending[whole:]
+                    done = [c & ~self.DONE for c, _ in records if c & self.DONE]
+                    words = [r for r in records if not r[0] & self.DONE]
+                    if words:
+                        for listener in self.output_listeners:
+                            listener(words)
                     if done:
                         with self._cond:
                             self.done_before = max(self.done_before, done[-1])
@@ -124,6 +134,8 @@ class _PacedFeed(_Feed):
             with self._cond:
                 self._cond.wait_for(lambda: self.done_before >= target or self.stopping)
         chunk = super().next_chunk()
+        for listener in self.input_listeners:
+            listener(self.stream.last_transitions)
         self._ends.append(chunk.end_cycle)
         del self._ends[:-self.ahead]
         return chunk
@@ -132,6 +144,10 @@ class _PacedFeed(_Feed):
         with self._cond:
             self.stopping = True
             self._cond.notify_all()
+
+    def now_ps(self, bin_ps, samples_per_cycle):
+        """How far the simulation got, ps."""
+        return self.done_before * samples_per_cycle * bin_ps
 
 
 class VirtualBoard:
@@ -227,6 +243,20 @@ class VirtualBoard:
             self.close()
             raise
         return self.path
+
+    def watch(self, *, outputs=None, inputs=None):
+        """Let an instrument see the board (a live board's): ``outputs(records)`` hears each change
+        of the trigger outputs' word, ``inputs(transitions)`` each chunk's input transitions."""
+        if not isinstance(self._feed, _PacedFeed):
+            raise ValueError("only a live board, started, can be watched")
+        if outputs:
+            self._feed.output_listeners.append(outputs)
+        if inputs:
+            self._feed.input_listeners.append(inputs)
+
+    def now_ps(self):
+        """How far a live board's simulation got, ps."""
+        return self._feed.now_ps(float(self.clock.bin_ps), self.samples_per_cycle)
 
     def describe(self):
         return (f"{self.backend_name} backend, {self.channels} channels, {self.samples_per_cycle} samples/cycle, "

@@ -6,5 +6,7 @@ the node back as they were and keeps what it had measured."""
 from .common import BenchResult
 from .skew import SkewResult, calibrate_skew
 from .jitter import measure_jitter
+from .window_scan import scan_windows
+from .sync_check import check_sync
 
-__all__ = ["BenchResult", "SkewResult", "calibrate_skew", "measure_jitter"]
+__all__ = ["BenchResult", "SkewResult", "calibrate_skew", "measure_jitter", "scan_windows", "check_sync"]
