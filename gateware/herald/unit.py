@@ -93,7 +93,7 @@ class HeraldUnit(wiring.Component):
             "attempt_offset": In(range(n)),
             "herald":         Out(data.ArrayLayout(n, outputs)),
             "success":        Out(1),       # an attempt was heralded (psi+ or psi-), this cycle
-            "decided":        Out(4),       # one-hot, by Outcome: an attempt was decided this cycle
+            "decided":        Out(4),       # one-hot, by Outcome: an attempt was decided the cycle before
             "reference_inc":  Out(1),       # a reference started an attempt
             "overlap_inc":    Out(1),       # a reference came while an attempt was undecided
             "record_lost_inc": Out(1),      # a record the event stream had no room for
@@ -187,17 +187,23 @@ class HeraldUnit(wiring.Component):
             low = x[:shift] < i if strict else x[:shift] <= i
             return x[-1] | (small(x) & low) if shift else x[-1] | (Const(0) if strict else x == 0)
 
-        in_window, ends_here, past = {}, [], []
+        in_window = {}
         for w, d in pairs:
             lo, hi = lo_left[w][d], hi_left[w][d]       # (hi: the window's last tick)
             mask = Cat(up_to(lo, i, strict=False) & ~up_to(hi, i, strict=True) for i in range(n))
             in_window[w, d] = Signal(n, name=f"in_window{w}_{d}")
             m.d.comb += in_window[w, d].eq(mask)
-            # the window's last tick is in this word, or behind
-            past.append(~active[w][d] | hi[-1] | small(hi))
-            ends_here.append(active[w][d] & small(hi))
+
+        def closes(his):        # with these last ticks, every window's is in this word or behind, one here
+            past = [~active[w][d] | h[-1] | small(h) for (w, d), h in zip(pairs, his)]
+            ends_here = [active[w][d] & small(h) for (w, d), h in zip(pairs, his)]
+            return Cat(*past).all() & Cat(*ends_here).any()
+
+        # `closing` is known a cycle ahead, from the bounds' next values (whether a reference
+        # is accepted or not): it then starts no long path to the attempt's registers
+        closing_next = Signal()
         closing = Signal()
-        m.d.comb += closing.eq(self.busy & Cat(*past).all() & Cat(*ends_here).any())
+        m.d.comb += closing.eq(self.busy & closing_next)
 
         pattern = Signal(len(pairs))
         multi = Signal()
@@ -233,6 +239,10 @@ class HeraldUnit(wiring.Component):
                 m.d.sync += [final_elapsed[i].eq(Mux(pattern[i], first_elapsed[i], elapsed[d])),
                              final_position[i].eq(Mux(pattern[i], first_position[i], positions[d]))]
 
+        counting_down = [hi_left[w][d] - n for w, d in pairs]
+        starting = [hi_bound[w][d] + delta for w, d in pairs]
+        m.d.sync += closing_next.eq(Mux(accept, closes(starting), closes(counting_down)))
+
         with m.If(accept):
             m.d.sync += [self.busy.eq(1), pattern.eq(0), multi.eq(0), attempt.eq(attempt + 1),
                          reference_time.eq(self.now + n + delta + ref_delay_used)]
@@ -261,7 +271,8 @@ class HeraldUnit(wiring.Component):
         outcome = Signal(2)
         m.d.comb += outcome.eq(Mux(final.multi, cfg.multi_outcome, self.table.word_select(final.pattern, 2)))
         success = decided & ((outcome == Outcome.PSI_PLUS) | (outcome == Outcome.PSI_MINUS))
-        m.d.comb += [self.success.eq(success), self.decided.eq(Mux(decided, 1 << outcome, 0))]
+        m.d.comb += self.success.eq(success)
+        m.d.sync += self.decided.eq(Mux(decided, 1 << outcome, 0))     # (for the counters: a cycle later)
         lines = []
         for name, fire in (("success", success), ("state", decided & (outcome == Outcome.PSI_MINUS))):
             gen = m.submodules[f"{name}_pulse"] = PulseGenerator(n)
@@ -271,15 +282,19 @@ class HeraldUnit(wiring.Component):
             m.d.comb += self.herald[k].eq(Mux(cfg.success_output == k, lines[0], 0) |
                                           Mux(cfg.state_output == k, lines[1], 0))
 
-        # --- the record, held until the event stream takes it ---
+        # --- the record: made the cycle after the decision, then held until the event stream takes it ---
+        made = Signal(herald_record_layout())
+        made_valid = Signal()
+        m.d.sync += made_valid.eq(decided)
+        with m.If(decided):
+            m.d.sync += [made.eq(final), made.outcome.eq(outcome)]
+            for i in range(len(pairs)):     # (clicks not in the pattern read 0)
+                m.d.sync += made.clicks[i].eq(Mux(final.pattern[i], final_elapsed[i] + final_position[i], 0))
         records = self.records
         with m.If(records.ready):
             m.d.sync += records.valid.eq(0)
-        wanted = decided & cfg.record.bit_select(outcome, 1)
+        wanted = made_valid & cfg.record.bit_select(made.outcome, 1)
         m.d.comb += self.record_lost_inc.eq(wanted & records.valid & ~records.ready)
         with m.If(wanted & ~self.record_lost_inc):
-            m.d.sync += [records.valid.eq(1), records.payload.eq(final), records.payload.outcome.eq(outcome)]
-            for i in range(len(pairs)):     # (clicks not in the pattern read 0)
-                m.d.sync += records.payload.clicks[i].eq(
-                    Mux(final.pattern[i], final_elapsed[i] + final_position[i], 0))
+            m.d.sync += [records.valid.eq(1), records.payload.eq(made)]
         return m
