@@ -191,13 +191,16 @@ def render():
         "PHY names the seed that met timing for the current netlist (`Phy.seed`, tried first by `qnu "
         "build` and the tests); a change to the gateware can need another (`qnu build --seeds N`). A "
         "per-lane reset and reader placed by each output pin would make it robust.",
-        "- The herald unit: in on the OrangeCrab (12 channels): sync 53.8 / 50 MHz, SCLK 241.7 / 200 "
-        "MHz (seed 1), 57 111 LUT4 (68 %, 11 490 more than without), 17 887 FF, 17 block RAMs. Not yet "
-        "on the ULX3S: a build of the `x2` node with it (16 samples per cycle) reached sync 40.4 / 50 MHz "
-        "(SCLK 202.2 / 200, 59 012 LUT4, 71 %). Its critical path runs from a channel's `ctrl` register "
-        "through the unit's per-detector channel multiplexer, its edge selection and the 16-sample "
-        "dead-time priority chain to a pattern bit: the selected channel's settings want a register of "
-        "their own (they change only on a register write), then a seed search per PHY.",
+        "- The herald unit: in on the OrangeCrab (12 channels): sync 59.2 / 50 MHz, SCLK 256.5 / 200 "
+        "MHz (seed 1), 57 897 LUT4 (69 %), 18 245 FF, 17 block RAMs. Not yet on the ULX3S. With fixed "
+        "herald channels (`herald_fixed`: no channel multiplexer in front of each detector's dead-time "
+        "logic), an input reference acted on a cycle after its word, the window's closing known a cycle "
+        "ahead and the record made a cycle after the decision, both ULX3S builds reach sync 48.3 / 50 "
+        "MHz (`x2` seed 4, `ddr` seed 1; from 40.4 before). What is left is the decision's own path: "
+        "the final pattern through the 256-entry decision table to the herald pulse and the output "
+        "multiplexer's register, 20.7 ns, two thirds of it routing. Taking the table's success and "
+        "state bits in the closing cycle (a register before the pulse) would halve it, at the price "
+        "of the table on the click path.",
         "",
         "## The geared front ends: status and latency",
         "",
