@@ -301,7 +301,7 @@ _OUTPUT = [
 ]
 
 _HERALD = [
-    ("her_ctrl",      0x00, "rw", 22, 0, "The herald unit's settings (docs/herald.md). Enabling it is refused "
+    ("her_ctrl",      0x00, "rw", 22, 0b01 << 2, "The herald unit's settings (docs/herald.md). Enabling it is refused "
                                          "(BAD_VALUE) without a detector, with a window of width 0, or, with the "
                                          "attempt loop as reference, with a window that does not end within "
                                          "att_period; enabling starts the attempt numbers from 0.",
@@ -321,11 +321,11 @@ _HERALD = [
     ("her_win0_width",  0x03, "rw", 24, 0, "Window 0's width, ticks.", (), ""),
     ("her_win1_offset", 0x04, "rw", 24, 0, "Window 1 (late) opens this many ticks after the reference.", (), ""),
     ("her_win1_width",  0x05, "rw", 24, 0, "Window 1's width, ticks.", (), ""),
-    ("her_out",       0x06, "rw", 32, 0, "The herald's pulses: on the success line for psi+ and psi-, on the "
+    ("her_out",       0x06, "rw", 32, 16 << 16, "The herald's pulses: on the success line for psi+ and psi-, on the "
                                          "state line too for psi- (outputs whose source is 3).",
      (Field("success_output", 0, 4, "the success line's output"),
       Field("state_output", 4, 4, "the state line's output"),
-      Field("width", 16, 16, "pulse width, ticks, 1 to 65535")), ""),
+      Field("width", 16, 16, "pulse width, ticks, 1 to 65535 (resets to 16)")), ""),
     ("her_status",    0x07, "ro", 1, 0, "The unit's state.", (Field("busy", 0, 1, "an attempt is undecided"),),
      "her:status"),
     ("her_latency",   0x08, "ro", 32, 0, "Core cycles from the cycle whose input word holds the last window's "

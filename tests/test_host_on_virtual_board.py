@@ -148,3 +148,16 @@ def test_calibrate_measures_a_loop_to_the_tick():
     n = dev.info.samples_per_cycle
     assert loop.offset_ticks == dev.clock.to_ticks(cable_ps) + n
     assert loop.spread_ticks == 0 and loop.pulses == 16
+
+
+def test_every_settings_register_takes_its_reset_value_back():
+    """A saved register set can always be written back, the power-up one included: the node
+    accepts each read-write register's power-up value (the register map's reset, or the
+    build's, as the pulse period's one second)."""
+    with VirtualBoard(backend="verilator", seed=1) as vb, Device(vb.path) as dev:
+        settings = [r for r in map(dev.regs.lookup, dev.regs) if r.readable and r.writable]
+        assert {"her_ctrl", "her_out", "att_period", "out0_ctrl", "ch0_ctrl"} <= {r.name for r in settings}
+        power_up = dev.regs.read(*(r.name for r in settings))
+        assert power_up["her_ctrl"] == dev.regs.lookup("her_ctrl").reset
+        for name, value in power_up.items():
+            dev.regs.write({name: value})
