@@ -86,10 +86,27 @@ class CoBoard:
         self.done_before = 0
         self._levels = {}               # output -> its level at the end of the words taken
         self._cond = threading.Condition()
+        # instruments watching the board (as a live VirtualBoard's): output_listeners hear each
+        # change of the trigger outputs' word, input_listeners each chunk's input transitions (ps)
+        self.output_listeners, self.input_listeners = [], []
+        self.clock, self.samples_per_cycle = self.board.clock, samples_per_cycle
+        self.loopbacks = []             # (its cables are the co-simulation's)
 
     @property
     def path(self):
         return self.board.path
+
+    def watch(self, *, outputs=None, inputs=None):
+        """As :meth:`VirtualBoard.watch`: ``outputs(records)`` hears each change of the trigger outputs'
+        word as (cycle, word), ``inputs(transitions)`` each chunk's {channel: [ps of each change]}."""
+        if outputs:
+            self.output_listeners.append(outputs)
+        if inputs:
+            self.input_listeners.append(inputs)
+
+    def now_ps(self):
+        """How far the board has simulated, ps."""
+        return self.done_before * self.n * float(self.clock.bin_ps)
 
     def start(self):
         self.board.start()
@@ -115,6 +132,9 @@ class CoBoard:
                 whole = len(pending) // 16 * 16
                 records = list(_RECORD.iter_unpack(pending[:whole]))
                 pending = pending[whole:]
+                words = [r for r in records if not r[0] & _DONE]
+                for listener in self.output_listeners:
+                    listener(words)
                 with self._cond:
                     for cycle, word in records:
                         if cycle & _DONE:
@@ -140,6 +160,8 @@ class CoBoard:
         if now and now[0][0] < first * n:
             raise RuntimeError(f"board {self.name}: an input edge at tick {now[0][0]} came after its cycle ran "
                                "(the chunk was longer than the lookahead)")
+        if self.input_listeners:
+            self._tell_inputs(now)
         records = []
         by_cycle = {}
         for t, ch, level in now:
@@ -167,6 +189,16 @@ class CoBoard:
             records.append((last, self.word))
         body = b"".join(struct.pack("<Q", c) + w.to_bytes(self.word_bytes, "little") for c, w in records)
         self.feed.chunks.put(body)
+
+    def _tell_inputs(self, transitions):
+        """The listeners hear each input's changes of level (a transition to the level it has is none)."""
+        bin_ps, level, changes = float(self.clock.bin_ps), list(self.level), {}
+        for t, ch, lv in transitions:
+            if lv != level[ch]:
+                level[ch] = lv
+                changes.setdefault(ch, []).append(t * bin_ps)
+        for listener in self.input_listeners:
+            listener(changes)
 
     def output_edges(self, last, outputs):
         """output -> [(tick, level)] of its transitions in the cycles before ``last`` not yet taken."""

@@ -56,12 +56,18 @@ def add_parser(sub):
     p.add_argument("--nodes", type=int, default=1,
                    help="serve this many nodes (A, B, ...), each on its own pty; sources, loopbacks and the "
                         "DG645 and generator drive node A")
+    p.add_argument("--link", metavar="FILE",
+                   help="serve the link co-simulation's three boards instead (A, B and the station, cabled as "
+                        "docs/link.md says; a link file as examples/link.toml), each on its own pty; the counter "
+                        "may watch them, e.g. 1:A.OUT0,2:B.OUT0")
     p.add_argument("--status", type=float, default=0, metavar="SECONDS",
                    help="print the simulation speed every SECONDS")
     p.set_defaults(func=serve)
 
 
 def serve(args):
+    if args.link:
+        return serve_link(args)
     from .sources import load_config, parse_source, parse_time
     from .virtual_board import DEFAULT_DIVISOR, BoardError, VirtualBoard, parse_loopback
 
@@ -136,6 +142,56 @@ def serve(args):
         finals = [board.close() for board in started]
     if finals and finals[0]:
         print(f"stopped: {_speed(finals[0])}", flush=True)
+
+
+def serve_link(args):
+    """The link co-simulation's boards, free-running (nothing programmed: the host does that), and a counter."""
+    from .cosim import Cosim
+    from .link import Link
+    from .link_config import load_link
+    from .sources import parse_time
+    single = [flag for flag, given in (("--source", args.source), ("--loopback", args.loopback),
+                                       ("--dg645", args.dg645), ("--generator", args.generator),
+                                       ("--config", args.config), ("--edge-log", args.edge_log),
+                                       ("--nodes", args.nodes != 1), ("--backend amaranth", args.backend != "verilator"))
+              if given]
+    try:
+        if single:
+            raise ValueError(f"{', '.join(single)}: not with --link (its boards are the link's, in Verilator)")
+        co = Cosim(Link(load_link(args.link)))
+        counter = None
+        if args.counter:
+            from .instruments.counter_model import CounterModel, parse_counter_wiring
+            boards = {"A": co.a, "B": co.b, "STATION": co.station}
+            counter = CounterModel(parse_counter_wiring(args.counter, tuple(boards)),
+                                   noise_ps=parse_time(args.counter_noise))
+    except (OSError, ValueError) as e:
+        sys.exit(f"qnu sim serve: {e}")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler)
+    server = None
+    try:
+        with co:
+            for board in co.boards:
+                print(f"serving node {board.name} on {board.path} (link co-simulation, {co.chunk}-cycle chunks)",
+                      flush=True)
+            if counter is not None:
+                from .instruments.server import InstrumentServer
+                counter.attach(boards)
+                server = InstrumentServer(counter, port=args.counter_port).start()
+                print(f"serving 53230A counter on {server.resource} ({_wiring(counter)})", flush=True)
+            last = time.monotonic()
+            while co.error is None:
+                time.sleep(0.2)
+                if args.status and time.monotonic() - last >= args.status:
+                    last = time.monotonic()
+                    print(f"{co.cycle:,} cycles", flush=True)
+            sys.exit(f"qnu sim serve: the co-simulation failed: {co.error}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.close()
 
 
 def _wiring(model):

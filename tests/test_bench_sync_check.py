@@ -1,6 +1,8 @@
-"""`qnu bench sync-check` against `qnu sim serve --nodes 2 --counter 1:A.OUT0,2:B.OUT0`: two virtual
-boards' pulse-per-period outputs into a simulated 53230A. Node B's time stepped back by three ticks
-puts its pulse 7.5 ns after A's: the counter shows it, with the counter's own noise as the RMS."""
+"""`qnu bench sync-check` against two nodes served with a simulated 53230A watching their
+pulse-per-period outputs: nodes A and B of the link co-simulation (`qnu sim serve --link FILE
+--counter 1:A.OUT0,2:B.OUT0`), and two separate live virtual boards (`--nodes 2`). Node B's
+time stepped back by three ticks puts its pulse 7.5 ns after A's: the counter shows it, with
+the counter's own noise as the RMS."""
 
 import json
 import re
@@ -23,9 +25,23 @@ def test_unwrap_intervals():
     np.testing.assert_allclose(unwrap_intervals([1e-9, 0.99e-6, 0.4e-6], 1e-6), [1e-9, -0.01e-6, 0.4e-6])
 
 
-@pytest.fixture
-def two_nodes():
-    proc = subprocess.Popen([sys.executable, "-m", "qnu.host.cli", "sim", "serve", "--nodes", "2", "--counter",
+LINK = """seed = 2
+[attempts]
+period = "10us"
+[fibre]
+length_a = "1km"
+length_b = "1.2km"
+"""
+
+
+@pytest.fixture(params=["link", "nodes"])
+def two_nodes(request, tmp_path):
+    if request.param == "link":             # (long fibres: the co-simulation's chunks are long)
+        (tmp_path / "link.toml").write_text(LINK)
+        served = ["--link", str(tmp_path / "link.toml")]
+    else:
+        served = ["--nodes", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "qnu.host.cli", "sim", "serve", *served, "--counter",
                              "1:A.OUT0,2:B.OUT0", "--counter-noise", f"{NOISE_PS}ps"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ports, resource, lines = [], None, []
@@ -35,7 +51,7 @@ def two_nodes():
         if not line:
             break
         lines.append(line)
-        ports += re.findall(r"serving node \w on (\S+)", line)
+        ports += re.findall(r"serving node [AB] on (\S+)", line)
         resource = resource or (re.search(r"counter on (\S+)", line) or [None, None])[1]
     try:
         assert len(ports) == 2 and resource, "".join(lines)

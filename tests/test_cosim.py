@@ -39,3 +39,27 @@ def test_a_herald_stops_both_nodes_through_their_cables():
     for w in "ab":
         assert first + 1 <= sim["node_attempts"][w] <= first + 3
     assert results["attempts"] == max(sim["node_attempts"].values())
+
+
+def test_a_counter_watches_the_boards_of_the_co_simulation():
+    """The simulated 53230A on node A's sync output and the station's sync input: the interval
+    is A's fibre, in whole ticks, as the co-simulation's cable carries the pulse."""
+    from qnu.host.device import Device
+    from qnu.host.instruments import open_instrument
+    from qnu.regmap import OutputSource
+    from qnu.sim.cosim import Cosim, SYNC, SYNC_IN
+    from qnu.sim.instruments.counter_model import CounterModel, parse_counter_wiring
+    from qnu.sim.instruments.server import InstrumentServer
+    from qnu.sim.link import Link
+    link = Link(link_from_dict(RAW))
+    co = Cosim(link)
+    boards = {"A": co.a, "B": co.b, "STATION": co.station}
+    model = CounterModel(parse_counter_wiring(f"1:A.OUT{SYNC},2:STATION.IN{SYNC_IN}", tuple(boards)), noise_ps=0)
+    with co, InstrumentServer(model) as server:
+        model.attach(boards)
+        with Device(co.a.path) as dev:
+            dev.set_pulse_period(4_000)                 # 10 us
+            dev.outputs[SYNC].source = OutputSource.PULSE
+        counter = open_instrument("53230a", server.resource, timeout_ms=60_000)
+        np.testing.assert_allclose(counter.time_interval(4), co.delay["a"] * link.bin_ps * 1e-12, atol=1e-15)
+        assert co.delay["a"] == round(link_from_dict(RAW).physics.fibre_a.delay_ps / link.bin_ps) > 3_000
