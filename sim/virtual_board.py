@@ -48,18 +48,14 @@ class Loopback:
 
 def parse_loopback(text):
     """A Loopback from ``OUT:IN[:DELAY]`` (DELAY with a unit: 5ns, 2500ps; default 5 ns)."""
-    from .sources import parse_time
-    parts = text.split(":")
-    try:
-        if len(parts) not in (2, 3):
-            raise ValueError
-        output, channel = int(parts[0]), int(parts[1])
-        delay = parse_time(parts[2]) if len(parts) == 3 else DEFAULT_CABLE_PS
-    except ValueError:
-        raise ValueError(f"a loopback is OUT:IN[:DELAY], e.g. 0:1 or 0:1:12.5ns, not {text!r}") from None
-    if output < 0 or channel < 0 or delay < 0:
-        raise ValueError(f"a loopback's output, input and delay must not be negative: {text!r}")
-    return Loopback(output, channel, delay)
+    from .wiring import parse_wire
+
+    def output(text):
+        if not text.strip().isdigit():
+            raise ValueError(f"a loopback's output is a trigger output's number, not {text!r}")
+        return int(text)
+    return Loopback(*parse_wire(text, what="a loopback", example="0:1 or 0:1:12.5ns", output=output,
+                                default_cable_ps=DEFAULT_CABLE_PS))
 
 
 class _Feed:

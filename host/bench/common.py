@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BenchResult", "restoring", "write_result", "plt"]
+__all__ = ["BenchResult", "measuring", "restoring", "write_result", "plt"]
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +71,20 @@ def restoring(what, undo):
             undo()
         except Exception as e:
             log.error("could not restore %s: %s", what, e)
+
+
+@contextlib.contextmanager
+def measuring(result, output=None, plot=None):
+    """A routine's measurement: ``result`` is complete if the block ends normally, else
+    ``interrupted`` says by what (the error goes on); ``DIR/ROUTINE.json`` and its plot
+    are written into ``output`` (if given) either way, with what was measured."""
+    try:
+        yield result
+    except (KeyboardInterrupt, Exception) as e:
+        result.interrupted_by(e)
+        raise
+    else:
+        result["complete"] = True
+    finally:
+        if output is not None:
+            write_result(result, output, result["routine"], plot)

@@ -13,7 +13,7 @@ their settings afterwards.
 import numpy as np
 from tqdm import tqdm
 
-from .common import BenchResult, plt, restoring, write_result
+from .common import BenchResult, measuring, plt, restoring
 
 __all__ = ["measure_jitter", "fit_period"]
 
@@ -50,37 +50,30 @@ def measure_jitter(dev, generator, channel, *, generator_channel=1, period_s=10e
         gch.output = saved_gen["output"]
 
     bar = tqdm(total=pulses, unit="pulse", desc="jitter", disable=not progress)
-    try:
-        with restoring("the generator", restore_generator), \
-                restoring("the node's channel", lambda: dev.regs.write(saved_node)), bar:
-            dev.configure(channel, rising=True, falling=False)
-            gch.burst_state = False
-            gch.pulse(period_s=period_s, width_s=width_s, high_v=high_v)
-            gch.output = True
-            counted = [0]
+    with measuring(result, output, _plot), restoring("the generator", restore_generator), \
+            restoring("the node's channel", lambda: dev.regs.write(saved_node)), bar:
+        dev.configure(channel, rising=True, falling=False)
+        gch.burst_state = False
+        gch.pulse(period_s=period_s, width_s=width_s, high_v=high_v)
+        gch.output = True
+        counted = [0]
 
-            def seen(block):
-                counted[0] += int(np.count_nonzero((block.channel == channel) & (block.edge > 0)))
-                bar.n = min(counted[0], pulses)
-                bar.refresh()
+        def seen(block):
+            counted[0] += int(np.count_nonzero((block.channel == channel) & (block.edge > 0)))
+            bar.n = min(counted[0], pulses)
+            bar.refresh()
 
-            rec = dev.record(timeout_s, until=lambda: counted[0] >= pulses + 1, block_callback=seen)
-            tags = rec.tags()
-            t = np.sort(tags.timestamp_ps[(tags.channel == channel) & (tags.edge > 0)])[1:]
-            if len(t) < 3:
-                raise TimeoutError(f"only {len(t)} pulses reached channel {channel} in {timeout_s:g} s: is the "
-                                   f"generator's output {generator_channel} wired to it?")
-            t0, period, residuals, k = fit_period(t, period_s * 1e12)
-            result.update(pulses_measured=len(t), missed_pulses=int(k[-1] + 1 - len(t)),
-                          lost_by_node=int(rec.lost_total), period_ps=period,
-                          rms_ps=float(np.std(residuals)), peak_to_peak_ps=float(np.ptp(residuals)),
-                          residuals_ps=residuals.round(1).tolist(), complete=True)
-    except (KeyboardInterrupt, Exception) as e:
-        result.interrupted_by(e)
-        raise
-    finally:
-        if output is not None:
-            write_result(result, output, "jitter", _plot)
+        rec = dev.record(timeout_s, until=lambda: counted[0] >= pulses + 1, block_callback=seen)
+        tags = rec.tags()
+        t = np.sort(tags.timestamp_ps[(tags.channel == channel) & (tags.edge > 0)])[1:]
+        if len(t) < 3:
+            raise TimeoutError(f"only {len(t)} pulses reached channel {channel} in {timeout_s:g} s: is the "
+                               f"generator's output {generator_channel} wired to it?")
+        t0, period, residuals, k = fit_period(t, period_s * 1e12)
+        result.update(pulses_measured=len(t), missed_pulses=int(k[-1] + 1 - len(t)),
+                      lost_by_node=int(rec.lost_total), period_ps=period,
+                      rms_ps=float(np.std(residuals)), peak_to_peak_ps=float(np.ptp(residuals)),
+                      residuals_ps=residuals.round(1).tolist())
     return result
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..skew import SkewCalibration, save_skew
-from .common import BenchResult, plt, restoring, write_result
+from .common import BenchResult, measuring, plt, restoring
 
 __all__ = ["calibrate_skew", "SkewResult", "pair_offsets", "SkewNotRemoved"]
 
@@ -65,10 +65,10 @@ def _measure(dev, channels, triggers, period_ps, timeout_s, bar):
         for c in channels:
             got = int(np.count_nonzero((block.channel == c) & (block.edge > 0)))
             counts[c] += got
-        bar.n = bar.n_base + sum(min(counts[c], want) for c in channels)
+        bar.n = start + sum(min(counts[c], want) for c in channels)
         bar.refresh()
 
-    bar.n_base = bar.n
+    start = bar.n               # (the pass before this one's)
     rec = dev.record(timeout_s, until=lambda: all(v >= want for v in counts.values()), block_callback=seen)
     tags = rec.tags()
     rising = {c: np.sort(tags.timestamp_ps[(tags.channel == c) & (tags.edge > 0)])[1:] for c in channels}
@@ -120,44 +120,37 @@ def calibrate_skew(dev, dg645, channels, *, triggers=200, rate_hz=10e3, output=N
         dg645.apply(dg645, **saved_dg)
 
     bar = tqdm(total=2 * (triggers + 2) * len(channels), unit="pulse", desc="skew", disable=not progress)
-    try:
-        with restoring("the DG645", restore_dg645), restoring("the node's channels", restore_node), bar:
-            dev.apply_skew(None)
-            for c in channels:
-                dev.configure(c, rising=True, falling=False, delay_ps=0)
-            dg645.trigger_source = "single shot"
-            for ch in DG645_CHANNELS:
-                getattr(dg645, ch).delay = ("T0", 0.0)
-            dg645.burst = False
-            dg645.trigger_rate = rate_hz
-            dg645.trigger_source = "internal"
+    with measuring(result, output, _plot), restoring("the DG645", restore_dg645), \
+            restoring("the node's channels", restore_node), bar:
+        dev.apply_skew(None)
+        for c in channels:
+            dev.configure(c, rising=True, falling=False, delay_ps=0)
+        dg645.trigger_source = "single shot"
+        for ch in DG645_CHANNELS:
+            getattr(dg645, ch).delay = ("T0", 0.0)
+        dg645.burst = False
+        dg645.trigger_rate = rate_hz
+        dg645.trigger_source = "internal"
 
-            before = _measure(dev, channels, triggers, period_ps, timeout_s, bar)
-            skew = result["skew_ps"] = _means(before)
-            result["skew_rms_ps"] = {c: float(np.std(v)) for c, v in before.items()}
-            latest = max(skew.values())
-            corrections = {c: int(round((latest - skew[c]) / bin_ps) * bin_ps) for c in channels}
-            result["corrections_ps"] = corrections
-            calibration = SkewCalibration(str(dev.port), dev.info.build_id, corrections, bin_ps=bin_ps)
-            dev.apply_skew(calibration)
-            for c in channels:
-                dev.configure(c, rising=True, falling=False, delay_ps=0)
+        before = _measure(dev, channels, triggers, period_ps, timeout_s, bar)
+        skew = result["skew_ps"] = _means(before)
+        result["skew_rms_ps"] = {c: float(np.std(v)) for c, v in before.items()}
+        latest = max(skew.values())
+        corrections = {c: int(round((latest - skew[c]) / bin_ps) * bin_ps) for c in channels}
+        result["corrections_ps"] = corrections
+        calibration = SkewCalibration(str(dev.port), dev.info.build_id, corrections, bin_ps=bin_ps)
+        dev.apply_skew(calibration)
+        for c in channels:
+            dev.configure(c, rising=True, falling=False, delay_ps=0)
 
-            after = _measure(dev, channels, triggers, period_ps, timeout_s, bar)
-            residual = result["residual_ps"] = _means(after)
-            worst = max(abs(v) for v in residual.values())
-            calibration.residual_ps = result["worst_residual_ps"] = worst
-            result["passed"] = passed = worst <= bin_ps
-            result["complete"] = True
-            path = save_skew(calibration) if save and passed else None
-            result["calibration_file"] = str(path) if path else None
-            done = passed
-    except (KeyboardInterrupt, Exception) as e:
-        result.interrupted_by(e)
-        raise
-    finally:
-        if output is not None:
-            write_result(result, output, "skew", _plot)
+        after = _measure(dev, channels, triggers, period_ps, timeout_s, bar)
+        residual = result["residual_ps"] = _means(after)
+        worst = max(abs(v) for v in residual.values())
+        calibration.residual_ps = result["worst_residual_ps"] = worst
+        result["passed"] = passed = worst <= bin_ps
+        path = save_skew(calibration) if save and passed else None
+        result["calibration_file"] = str(path) if path else None
+        done = passed
     outcome = SkewResult(skew, corrections, residual, bin_ps, passed, result["calibration_file"], result)
     if not passed:
         raise SkewNotRemoved(f"a channel is still {worst:.0f} ps off after the corrections (one bin: "

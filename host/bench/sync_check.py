@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qnu.analysis import octave_factors, tdev
-from .common import BenchResult, plt, restoring, write_result
+from .common import BenchResult, measuring, plt, restoring
 
 __all__ = ["check_sync", "unwrap_intervals"]
 
@@ -43,27 +43,20 @@ def check_sync(dev_a, dev_b, counter, *, period_s=1.0, readings=100, output_inde
             dev.outputs[output_index].source = source
 
     bar = tqdm(total=readings, unit="reading", desc="sync check", disable=not progress)
-    try:
-        with restoring("the nodes' outputs", restore), bar:
-            for dev, t in zip((dev_a, dev_b), ticks):
-                dev.set_pulse_period(t)
-                dev.outputs[output_index].source = OutputSource.PULSE
-            offsets = result["offsets_ps"]
-            while len(offsets) < readings:
-                batch = min(BATCH, readings - len(offsets))
-                values = counter.time_interval(batch, slopes=("POS", "POS"))
-                offsets += list(unwrap_intervals(values, period_s) * 1e12)
-                bar.update(batch)
-            x = np.array(offsets) * 1e-12
-            taus, dev_s = tdev(x, period_s, octave_factors(len(x)))
-            result.update(mean_ps=float(np.mean(offsets)), rms_ps=float(np.std(offsets)),
-                          tdev=[[float(t), float(d)] for t, d in zip(taus, dev_s)], complete=True)
-    except (KeyboardInterrupt, Exception) as e:
-        result.interrupted_by(e)
-        raise
-    finally:
-        if output is not None:
-            write_result(result, output, "sync_check", _plot)
+    with measuring(result, output, _plot), restoring("the nodes' outputs", restore), bar:
+        for dev, t in zip((dev_a, dev_b), ticks):
+            dev.set_pulse_period(t)
+            dev.outputs[output_index].source = OutputSource.PULSE
+        offsets = result["offsets_ps"]
+        while len(offsets) < readings:
+            batch = min(BATCH, readings - len(offsets))
+            values = counter.time_interval(batch, slopes=("POS", "POS"))
+            offsets += list(unwrap_intervals(values, period_s) * 1e12)
+            bar.update(batch)
+        x = np.array(offsets) * 1e-12
+        taus, dev_s = tdev(x, period_s, octave_factors(len(x)))
+        result.update(mean_ps=float(np.mean(offsets)), rms_ps=float(np.std(offsets)),
+                      tdev=[[float(t), float(d)] for t, d in zip(taus, dev_s)])
     return result
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qnu.herald import Outcome
-from .common import BenchResult, plt, restoring, write_result
+from .common import BenchResult, measuring, plt, restoring
 
 __all__ = ["scan_windows"]
 
@@ -70,26 +70,18 @@ def scan_windows(dev, *, detectors, offsets_ps, widths_ps, laser_output, scheme=
     laser = [AttemptPulse(laser_output, offset_ps=0, width_ps=laser_width_ps)]
     grid = list(itertools.product(widths_ps, offsets_ps))
     bar = tqdm(total=2 * len(grid) * attempts, unit="attempt", desc="window scan", disable=not progress)
-    try:
-        with restoring("the node's herald unit and attempt loop", restore), bar:
-            dev.outputs[laser_output].source = OutputSource.SEQUENCER
-            dev.attempts.stop()
-            dev.regs.write({"att_period": dev.clock.whole_ticks("period_ps", period_ps)})   # (the windows fit it)
-            for width, offset in grid:
-                dev.herald.configure(scheme=scheme, detectors=detectors, window_ps=width, window_offset_ps=offset,
-                                     record=())
-                point = {"offset_ps": offset, "width_ps": width}
-                for name, pattern in (("signal", laser), ("blocked", [])):
-                    point[name] = _rates(_run(dev, attempts, period_ps, pattern, timeout_s), attempts)
-                    bar.update(attempts)
-                result["points"].append(point)
-            result["complete"] = True
-    except (KeyboardInterrupt, Exception) as e:
-        result.interrupted_by(e)
-        raise
-    finally:
-        if output is not None:
-            write_result(result, output, "window_scan", _plot)
+    with measuring(result, output, _plot), restoring("the node's herald unit and attempt loop", restore), bar:
+        dev.outputs[laser_output].source = OutputSource.SEQUENCER
+        dev.attempts.stop()
+        dev.regs.write({"att_period": dev.clock.whole_ticks("period_ps", period_ps)})   # (the windows fit it)
+        for width, offset in grid:
+            dev.herald.configure(scheme=scheme, detectors=detectors, window_ps=width, window_offset_ps=offset,
+                                 record=())
+            point = {"offset_ps": offset, "width_ps": width}
+            for name, pattern in (("signal", laser), ("blocked", [])):
+                point[name] = _rates(_run(dev, attempts, period_ps, pattern, timeout_s), attempts)
+                bar.update(attempts)
+            result["points"].append(point)
     return result
 
 

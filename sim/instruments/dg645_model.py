@@ -30,7 +30,8 @@ import numpy as np
 
 from qnu.manuals import (DG645_DELAY_CHANNELS as DELAY_CHANNELS, DG645_OUTPUTS as OUTPUTS,
                          DG645_MAX_DELAY_S as MAX_DELAY_S)
-from ..sources import JITTER_CUT, parse_time
+from ..sources import JITTER_CUT
+from ..wiring import parse_wires
 
 __all__ = ["DG645Model", "Wire", "parse_wiring", "IDENTITY", "INPUT_THRESHOLD_V"]
 
@@ -57,23 +58,12 @@ class Wire:
 
 def parse_wiring(text):
     """``A:0,B:1:12.5ns`` -> Wires (OUTPUT:INPUT[:CABLE], comma separated)."""
-    wires = []
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        parts = item.split(":")
-        try:
-            if len(parts) not in (2, 3):
-                raise ValueError
-            output, channel = parts[0].upper(), int(parts[1])
-            cable = parse_time(parts[2]) if len(parts) == 3 else 0
-        except ValueError:
-            raise ValueError(f"a DG645 wire is OUTPUT:INPUT[:CABLE], e.g. A:0 or AB:2:5ns, not {item!r}") from None
-        if output not in _WIREABLE:
-            raise ValueError(f"the DG645 has no output {output!r}: T0, A ... H, or AB, CD, EF, GH")
-        if channel < 0 or cable < 0:
-            raise ValueError(f"a DG645 wire's input and cable must not be negative: {item!r}")
-        wires.append(Wire(output, channel, cable))
-    if not wires:
-        raise ValueError("no DG645 outputs wired")
+    def output(name):
+        if name.upper() not in _WIREABLE:
+            raise ValueError(f"the DG645 has no output {name!r}: T0, A ... H, or AB, CD, EF, GH")
+        return name.upper()
+    wires = [Wire(*w) for w in parse_wires(text, what="a DG645 wire", example="A:0 or AB:2:5ns", output=output,
+                                          none="no DG645 outputs wired")]
     if len({w.channel for w in wires}) != len(wires):
         raise ValueError(f"two DG645 outputs wired to one input: {text!r}")
     return wires

@@ -24,7 +24,8 @@ import threading
 
 import numpy as np
 
-from ..sources import JITTER_CUT, parse_time
+from ..sources import JITTER_CUT
+from ..wiring import parse_wires
 
 __all__ = ["GeneratorModel", "GeneratorWire", "parse_generator_wiring", "IDENTITY"]
 
@@ -45,22 +46,12 @@ class GeneratorWire:
 
 def parse_generator_wiring(text):
     """``1:0,2:3:5ns`` -> GeneratorWires (OUTPUT:INPUT[:CABLE])."""
-    wires = []
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        parts = item.split(":")
-        try:
-            if len(parts) not in (2, 3):
-                raise ValueError
-            wire = GeneratorWire(int(parts[0]), int(parts[1]), parse_time(parts[2]) if len(parts) == 3 else 0)
-        except ValueError:
-            raise ValueError(f"a generator wire is OUTPUT:INPUT[:CABLE], e.g. 1:0 or 2:3:5ns, not {item!r}") \
-                from None
-        if wire.output not in (1, 2) or wire.channel < 0 or wire.cable_ps < 0:
-            raise ValueError(f"the generator has outputs 1 and 2, and inputs and cables are not negative: {item!r}")
-        wires.append(wire)
-    if not wires:
-        raise ValueError("no generator outputs wired")
-    return wires
+    def output(text):
+        if text.strip() not in ("1", "2"):
+            raise ValueError(f"the generator has outputs 1 and 2, not {text!r}")
+        return int(text)
+    return [GeneratorWire(*w) for w in parse_wires(text, what="a generator wire", example="1:0 or 2:3:5ns",
+                                                   output=output, none="no generator outputs wired")]
 
 
 # (name, low, high) of each numeric setting of a channel; text settings with their allowed values
