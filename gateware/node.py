@@ -39,6 +39,8 @@ class Node(wiring.Component):
     ``channel_depth``, ``fifo_depth``, ``key_width``, ``merger``,
     ``period_width``, ``fast_steps`` and ``late_stamps`` go to :class:`TimingCore`. A pulse period of
     ``2**period_width`` ticks or more is refused (BAD_VALUE).
+    ``herald_decision_stage`` registers the herald unit's decision before its
+    pulses (a cycle more of herald latency, which ``her_latency`` reports).
     :meth:`small_board_args` gives the settings for a small FPGA.
 
     It composes the host link (UART, frames, the command engine, the event
@@ -80,7 +82,7 @@ class Node(wiring.Component):
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
                  rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
                  fast_steps=True, late_stamps=False, features=Features(outputs=4, sequencer=True, attempts=True),
-                 queue_depth=512, pulse_width=None):
+                 queue_depth=512, pulse_width=None, herald_decision_stage=False):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -106,7 +108,8 @@ class Node(wiring.Component):
         self.outputs = OutputsBlock(features, channels=channels, samples_per_cycle=samples_per_cycle,
                                     pulse_width=width, queue_depth=queue_depth)
         self.herald = HeraldBlock(channels=channels, samples_per_cycle=samples_per_cycle, outputs=features.outputs,
-                                  attempts=features.attempts, fixed_channels=features.herald_fixed) \
+                                  attempts=features.attempts, fixed_channels=features.herald_fixed,
+                                  decision_stage=herald_decision_stage) \
             if features.herald else None
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),

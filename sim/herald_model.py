@@ -45,6 +45,7 @@ class HeraldSettings:
     reference: int = None               # None: the attempt loop; else the reference channel
     delays: dict = field(default_factory=dict)     # channel -> delay in ticks
     record: frozenset = frozenset({Outcome.PSI_PLUS, Outcome.PSI_MINUS, Outcome.REJECT})
+    latency_cycles: int = LATENCY_CYCLES    # (one more where the build has the decision stage)
 
     def __post_init__(self):
         if not 1 <= len(self.windows) <= 2 or any(w <= 0 for _, w in self.windows):
@@ -125,7 +126,7 @@ class HeraldModel:
                     first[(d, w)] = min(inside)
                     multi |= len(inside) > 1
         outcome = s.multi_outcome if multi else Outcome(s.table[pattern])
-        herald = (close_word + LATENCY_CYCLES) * s.samples_per_cycle
+        herald = (close_word + s.latency_cycles) * s.samples_per_cycle
         return Decision(attempt, R, outcome, pattern, multi, first, close_word, herald)
 
 

@@ -5,7 +5,7 @@ from amaranth.hdl import Signal, Cat, Const
 
 from qnu.herald import Outcome, TABLE_WORDS, MAX_DETECTORS, FIXED_DETECTOR_CHANNELS, FIXED_REFERENCE_CHANNEL
 from ..bramfifo import BufferedFIFO
-from .unit import HeraldUnit, LATENCY_CYCLES, OFFSET_WIDTH, herald_record_layout
+from .unit import HeraldUnit, OFFSET_WIDTH, herald_record_layout
 
 __all__ = ["HeraldBlock"]
 
@@ -23,19 +23,30 @@ class HeraldBlock:
     gives it the stop and the outputs' herald words; :meth:`registers` gives
     what the register bank needs; :meth:`connect` wires the bank's values."""
 
-    def __init__(self, *, channels, samples_per_cycle, outputs, attempts, fixed_channels=False):
+    def __init__(self, *, channels, samples_per_cycle, outputs, attempts, fixed_channels=False,
+                 decision_stage=False):
         self.channels, self.n, self.outputs, self.attempts = channels, samples_per_cycle, outputs, attempts
         self.fixed_channels = fixed_channels
         self.unit = HeraldUnit(channels=channels, samples_per_cycle=samples_per_cycle, outputs=outputs,
-                               fixed_channels=fixed_channels)
+                               fixed_channels=fixed_channels, decision_stage=decision_stage)
 
     def add(self, m, core, outputs_block, events):
         """... and the herald records, through a queue, to ``events`` (the event framer's herald stream)."""
         unit = m.submodules.herald = self.unit
         queue = m.submodules.herald_records = BufferedFIFO(width=herald_record_layout().size, depth=RECORD_QUEUE)
         m.d.comb += [queue.w_data.eq(unit.records.payload), queue.w_en.eq(unit.records.valid),
-                     unit.records.ready.eq(queue.w_rdy),
-                     events.valid.eq(queue.r_rdy), events.payload.eq(queue.r_data), queue.r_en.eq(events.ready)]
+                     unit.records.ready.eq(queue.w_rdy)]
+        # The framer takes a record from a register the queue fills only when it is empty: the
+        # framer's ready (its frame state) then reaches one flag, not the queue's pointers and
+        # levels. A record every other cycle at most, far more than attempts end.
+        held = Signal.like(queue.r_data)
+        held_valid = Signal()
+        m.d.comb += [events.valid.eq(held_valid), events.payload.eq(held), queue.r_en.eq(~held_valid)]
+        with m.If(held_valid):
+            with m.If(events.ready):
+                m.d.sync += held_valid.eq(0)
+        with m.Elif(queue.r_rdy):
+            m.d.sync += [held.eq(queue.r_data), held_valid.eq(1)]
         m.d.comb += [unit.now.eq(core.now), unit.samples.eq(core.samples),
                      unit.channel_config.eq(core.channel_config),
                      outputs_block.mux.herald.eq(unit.herald)]
@@ -48,7 +59,7 @@ class HeraldBlock:
         """(sources, counted); adds the block's checks to ``validators`` (and the
         attempt loop's start: refused while the herald's windows overrun its period)."""
         unit = self.unit
-        sources = {"her_status": unit.busy, "her_latency": Const(LATENCY_CYCLES, 32)}
+        sources = {"her_status": unit.busy, "her_latency": Const(unit.latency_cycles, 32)}
         counted = {"her_references": unit.reference_inc, "her_overlaps": unit.overlap_inc,
                    "her_records_lost": unit.record_lost_inc,
                    **{name: unit.decided[outcome] for name, outcome in _COUNTED.items()}}

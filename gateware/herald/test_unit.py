@@ -10,17 +10,19 @@ from qnu.gateware.herald import HeraldUnit
 from qnu.gateware.outputs.waveform import LEAD_CYCLES
 from qnu.herald import Outcome, pack_table, scheme_table, MAX_DETECTORS, MAX_WINDOWS
 from qnu.sim.herald_model import HeraldSettings
-from qnu.sim.herald_scenarios import (CHANNELS, OUTPUTS, SUCCESS_OUT, STATE_OUT, WIDTH, Scenario, pulses,
-                                      random_scenario, score)
+from qnu.sim.herald_scenarios import (CHANNELS, OUTPUTS, SUCCESS_OUT, STATE_OUT, WIDTH, Scenario, expected,
+                                      pulses, random_scenario, score)
 from qnu.sim.model import ChannelSettings
 
 SEED = int(os.environ.get("QNU_SEED", 1))
 
 
-def run_unit(s, ready=lambda c: True, *, channels=CHANNELS, fixed_channels=False):
+def run_unit(s, ready=lambda c: True, *, channels=CHANNELS, fixed_channels=False, decision_stage=False):
     """Drive the unit through scenario ``s``; what it did, cycle by cycle."""
     n, settings = s.n, s.settings
-    dut = HeraldUnit(channels=channels, samples_per_cycle=n, outputs=OUTPUTS, fixed_channels=fixed_channels)
+    dut = HeraldUnit(channels=channels, samples_per_cycle=n, outputs=OUTPUTS, fixed_channels=fixed_channels,
+                     decision_stage=decision_stage)
+    assert dut.latency_cycles == settings.latency_cycles
     planned = s.planned(LEAD_CYCLES)
     seen = {"decided": [], "records": [], "herald": [], "overlaps": 0, "references": 0, "lost": 0}
 
@@ -138,3 +140,20 @@ def test_fixed_channels_read_detectors_on_inputs_0_to_3_and_the_reference_on_inp
                         reference_channel=FIXED_REFERENCE_CHANNEL, channels=6)
     seen, want = check(s, channels=6, fixed_channels=True)
     assert len(want) + seen["overlaps"] >= 3
+
+
+@pytest.mark.parametrize("scheme", ["single-click", "barrett-kok"])
+def test_a_decision_stage_makes_the_herald_a_cycle_later_and_nothing_else(scheme):
+    """The ULX3S's build: fixed channels and the decision registered before the pulses. The model
+    with a latency of 3 cycles: the same decisions, counts and records, each herald a word later."""
+    import dataclasses
+    from qnu.herald import FIXED_REFERENCE_CHANNEL
+    from qnu.sim.herald_model import LATENCY_CYCLES
+    for salt in range(20):                  # (a scenario in which the model heralds)
+        s = random_scenario(random.Random(f"stage {scheme} {SEED} {salt}"), 16, scheme, "input",
+                            reference_channel=FIXED_REFERENCE_CHANNEL, channels=6)
+        s.settings = dataclasses.replace(s.settings, latency_cycles=LATENCY_CYCLES + 1)
+        if any(d.outcome.success for d in expected(s)[0]):
+            break
+    seen, want = check(s, channels=6, fixed_channels=True, decision_stage=True)
+    assert any(d.outcome.success for d in want) and len(want) >= 3

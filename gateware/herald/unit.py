@@ -68,15 +68,19 @@ class HeraldUnit(wiring.Component):
     windows, not its clicks), so its decision comes in the cycle whose word
     holds the last tick any window covers, and the herald's word is at
     ``herald`` for the output multiplexer in the next: ``LATENCY_CYCLES`` at
-    ``triggers``. A reference arriving while an attempt is undecided is
+    ``triggers`` (one more with ``decision_stage``: ``latency_cycles``). A reference arriving while an attempt is undecided is
     ignored and counted (``overlap``). A window must open at or after its
     reference on every detector (``INPUT_REFERENCE_LEAD_CYCLES`` cycles'
     worth of ticks after it for an input reference): earlier clicks are not
     seen.
     """
 
-    def __init__(self, *, channels, samples_per_cycle, outputs, fixed_channels=False):
+    def __init__(self, *, channels, samples_per_cycle, outputs, fixed_channels=False, decision_stage=False):
         self.channels, self.samples_per_cycle, self.outputs = channels, samples_per_cycle, outputs
+        # a register between the decision table and the pulses: one more cycle of latency, for a
+        # board whose routing does not reach from the final pattern to the output words in one
+        self.decision_stage = decision_stage
+        self.latency_cycles = LATENCY_CYCLES + decision_stage
         # detectors on inputs 0..3 and the reference on input 4, whatever the settings' channel fields say
         self.fixed_channels = fixed_channels
         if fixed_channels and channels <= FIXED_REFERENCE_CHANNEL:
@@ -270,17 +274,35 @@ class HeraldUnit(wiring.Component):
         # --- the decision, the cycle after the last window's last word ---
         outcome = Signal(2)
         m.d.comb += outcome.eq(Mux(final.multi, cfg.multi_outcome, self.table.word_select(final.pattern, 2)))
-        success = decided & ((outcome == Outcome.PSI_PLUS) | (outcome == Outcome.PSI_MINUS))
-        m.d.comb += self.success.eq(success)
         m.d.sync += self.decided.eq(Mux(decided, 1 << outcome, 0))     # (for the counters: a cycle later)
+        # The pulses fire from one bit per table entry, not from the 2-bit outcome: the bit
+        # tables follow the settings a cycle behind (they are static while attempts run), so
+        # the path from the final pattern to the output word is one 256:1 multiplexer deep.
+        heralds, minus = Signal(TABLE_ENTRIES), Signal(TABLE_ENTRIES)
+        multi_heralds, multi_minus = Signal(), Signal()
+        for i in range(TABLE_ENTRIES):
+            entry = self.table.word_select(i, 2)
+            m.d.sync += [heralds[i].eq((entry == Outcome.PSI_PLUS) | (entry == Outcome.PSI_MINUS)),
+                         minus[i].eq(entry == Outcome.PSI_MINUS)]
+        m.d.sync += [multi_heralds.eq((cfg.multi_outcome == Outcome.PSI_PLUS) |
+                                      (cfg.multi_outcome == Outcome.PSI_MINUS)),
+                     multi_minus.eq(cfg.multi_outcome == Outcome.PSI_MINUS)]
+        success = decided & Mux(final.multi, multi_heralds, heralds.bit_select(final.pattern, 1))
+        state = decided & Mux(final.multi, multi_minus, minus.bit_select(final.pattern, 1))
+        if self.decision_stage:
+            staged = Signal(2)
+            m.d.sync += staged.eq(Cat(success, state))
+            success, state = staged
+        m.d.comb += self.success.eq(success)
         lines = []
-        for name, fire in (("success", success), ("state", decided & (outcome == Outcome.PSI_MINUS))):
+        for name, fire in (("success", success), ("state", state)):
             gen = m.submodules[f"{name}_pulse"] = PulseGenerator(n)
             m.d.comb += [gen.fire.eq(fire), gen.offset.eq(0), gen.width.eq(cfg.width)]
             lines.append(gen.samples)
+        on_success, on_state = Signal(self.outputs), Signal(self.outputs)     # (one-hot, registered)
         for k in range(self.outputs):
-            m.d.comb += self.herald[k].eq(Mux(cfg.success_output == k, lines[0], 0) |
-                                          Mux(cfg.state_output == k, lines[1], 0))
+            m.d.sync += [on_success[k].eq(cfg.success_output == k), on_state[k].eq(cfg.state_output == k)]
+            m.d.comb += self.herald[k].eq(Mux(on_success[k], lines[0], 0) | Mux(on_state[k], lines[1], 0))
 
         # --- the record: made the cycle after the decision, then held until the event stream takes it ---
         made = Signal(herald_record_layout())
