@@ -129,8 +129,8 @@ def render():
               "the period starts) and the others the sequencer and the attempt loop, whose edges leave on "
               "their fine tick; `out<k>_ctrl` selects each output's source (registers.md). The OrangeCrab and "
               "the ULX3S (both PHYs) have the sequencer and the attempt loop on their 4 outputs; the "
-              "iCEBreaker's one output carries the pulse only (no room). The OrangeCrab also has the "
-              "herald unit (docs/herald.md): a midpoint station on a board. The "
+              "iCEBreaker's one output carries the pulse only (no room). The OrangeCrab and the ULX3S also "
+              "have the herald unit (docs/herald.md): a midpoint station on a board. The "
               "output PHY and the gearbox add a latency of their own, constant from power-up: `qnu calibrate` "
               "measures the whole loop.",
               ""]
@@ -191,16 +191,19 @@ def render():
         "PHY names the seed that met timing for the current netlist (`Phy.seed`, tried first by `qnu "
         "build` and the tests); a change to the gateware can need another (`qnu build --seeds N`). A "
         "per-lane reset and reader placed by each output pin would make it robust.",
-        "- The herald unit: in on the OrangeCrab (12 channels): sync 59.2 / 50 MHz, SCLK 256.5 / 200 "
-        "MHz (seed 1), 57 897 LUT4 (69 %), 18 245 FF, 17 block RAMs. Not yet on the ULX3S. With fixed "
-        "herald channels (`herald_fixed`: no channel multiplexer in front of each detector's dead-time "
-        "logic), an input reference acted on a cycle after its word, the window's closing known a cycle "
-        "ahead and the record made a cycle after the decision, both ULX3S builds reach sync 48.3 / 50 "
-        "MHz (`x2` seed 4, `ddr` seed 1; from 40.4 before). What is left is the decision's own path: "
-        "the final pattern through the 256-entry decision table to the herald pulse and the output "
-        "multiplexer's register, 20.7 ns, two thirds of it routing. Taking the table's success and "
-        "state bits in the closing cycle (a register before the pulse) would halve it, at the price "
-        "of the table on the click path.",
+        "- The herald unit: in on the OrangeCrab (12 channels) and on both ULX3S PHYs. OrangeCrab, "
+        "before the decision bits and the record register (docs/herald.md): sync 59.2 / 50 MHz, SCLK "
+        "256.5 / 200 MHz (seed 1), 57 897 LUT4 (69 %), 18 245 FF, 17 block RAMs. The ULX3S (speed 6) "
+        "needs three things the OrangeCrab does not: fixed herald channels (`herald_fixed`: no channel "
+        "multiplexer in front of each detector's dead-time logic), the decision registered before the "
+        "pulses (`herald_decision_stage`: herald latency 3 cycles, 60 ns, not 2), and the herald records "
+        "handed to the event framer through a register (the framer's ready reached the record queue's "
+        "pointers). With them `x2` (8 channels) reaches sync 50.3 / 50 MHz, SCLK 202.4 / 200 MHz (seed "
+        "4), 57 504 LUT4 (69 %), 16 593 FF, 17 block RAMs; `ddr` (16 channels) sync 51.9 / 50 MHz, SCLK "
+        "226.4 / 200 MHz (seed 1), 63 788 LUT4 (76 %), 21 767 FF, 18 block RAMs. The `x2` margin is "
+        "thin (0.5 %): a change to the gateware can need another seed (`qnu build --seeds N`). Without "
+        "the decision stage the best `x2` seed reached 49.8 MHz; its path was the final pattern through "
+        "the 256-entry table to the 16-sample output words, two thirds of it routing.",
         "",
         "## The geared front ends: status and latency",
         "",

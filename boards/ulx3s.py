@@ -41,7 +41,10 @@ BOARD = Board(
     },
     # 32-bit pulse-phase logic: periods up to 10 s (ULX3S) or 44 s (OrangeCrab),
     # and a shorter critical path than 64 bits
-    node_args={"period_width": 32},
+    # the herald unit, its detectors on inputs 0-3 and its reference on input 4, its decision
+    # registered before its pulses: 3 cycles of herald latency (docs/herald.md)
+    node_args={"period_width": 32, "herald_decision_stage": True},
+    node_features={"herald": True, "herald_fixed": True},
     leds=(("led", 0), ("led", 1), ("led", 2)),
     programmer="ulx3s",
     pin_notes="3.3 V LVCMOS on the GPIO header. The host link is the FT231X on US1 (3 Mbaud).",
