@@ -191,9 +191,9 @@ def render():
         "PHY names the seed that met timing for the current netlist (`Phy.seed`, tried first by `qnu "
         "build` and the tests); a change to the gateware can need another (`qnu build --seeds N`). A "
         "per-lane reset and reader placed by each output pin would make it robust.",
-        "- The herald unit: in on the OrangeCrab (12 channels) and on both ULX3S PHYs. OrangeCrab, "
-        "before the decision bits and the record register (docs/herald.md): sync 59.2 / 50 MHz, SCLK "
-        "256.5 / 200 MHz (seed 1), 57 897 LUT4 (69 %), 18 245 FF, 17 block RAMs. The ULX3S (speed 6) "
+        "- The herald unit: in on the OrangeCrab (12 channels) and on both ULX3S PHYs. OrangeCrab: "
+        "sync 61.7 / 50 MHz, SCLK 258.9 / 200 MHz (seed 1), 59 041 LUT4 (71 %), 19 067 FF, 17 block "
+        "RAMs, herald latency 2 cycles. The ULX3S (speed 6) "
         "needs three things the OrangeCrab does not: fixed herald channels (`herald_fixed`: no channel "
         "multiplexer in front of each detector's dead-time logic), the decision registered before the "
         "pulses (`herald_decision_stage`: herald latency 3 cycles, 60 ns, not 2), and the herald records "

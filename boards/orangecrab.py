@@ -48,7 +48,7 @@ BOARD = Board(
     # 32-bit pulse-phase logic: periods up to 10 s (ULX3S) or 44 s (OrangeCrab),
     # and a shorter critical path than 64 bits
     node_args={"period_width": 32},
-    # the herald unit: a station's decisions in the board (sync 59.2/50 MHz with it; docs/herald.md)
+    # the herald unit: a station's decisions in the board (sync 61.7/50 MHz with it; docs/herald.md)
     node_features={"herald": True},
     leds=(("rgb_led", 0),),
     programmer="orangeCrab",
