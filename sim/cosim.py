@@ -133,14 +133,13 @@ class CoBoard:
                 records = list(_RECORD.iter_unpack(pending[:whole]))
                 pending = pending[whole:]
                 words = [r for r in records if not r[0] & _DONE]
+                done = [c & ~_DONE for c, _ in records if c & _DONE]
                 for listener in self.output_listeners:
                     listener(words)
                 with self._cond:
-                    for cycle, word in records:
-                        if cycle & _DONE:
-                            self.done_before = cycle & ~_DONE
-                        else:
-                            self.outputs.append((cycle, word))
+                    self.outputs += words
+                    if done:
+                        self.done_before = done[-1]
                     self._cond.notify_all()
 
     def wait(self, cycle, timeout=60):
@@ -277,6 +276,10 @@ class Cosim:
     @property
     def boards(self):
         return [self.a, self.b, self.station]
+
+    def named_boards(self):
+        """{"A": ..., "B": ..., "STATION": ...}: the names counter wiring gives them."""
+        return {board.name.upper(): board for board in self.boards}
 
     def start(self):
         for board in self.boards:

@@ -153,8 +153,8 @@ def serve_link(args):
     single = [flag for flag, given in (("--source", args.source), ("--loopback", args.loopback),
                                        ("--dg645", args.dg645), ("--generator", args.generator),
                                        ("--config", args.config), ("--edge-log", args.edge_log),
-                                       ("--nodes", args.nodes != 1), ("--backend amaranth", args.backend != "verilator"))
-              if given]
+                                       ("--nodes", args.nodes != 1),
+                                       ("--backend amaranth", args.backend != "verilator")) if given]
     try:
         if single:
             raise ValueError(f"{', '.join(single)}: not with --link (its boards are the link's, in Verilator)")
@@ -162,8 +162,7 @@ def serve_link(args):
         counter = None
         if args.counter:
             from .instruments.counter_model import CounterModel, parse_counter_wiring
-            boards = {"A": co.a, "B": co.b, "STATION": co.station}
-            counter = CounterModel(parse_counter_wiring(args.counter, tuple(boards)),
+            counter = CounterModel(parse_counter_wiring(args.counter, tuple(co.named_boards())),
                                    noise_ps=parse_time(args.counter_noise))
     except (OSError, ValueError) as e:
         sys.exit(f"qnu sim serve: {e}")
@@ -177,7 +176,7 @@ def serve_link(args):
                       flush=True)
             if counter is not None:
                 from .instruments.server import InstrumentServer
-                counter.attach(boards)
+                counter.attach(co.named_boards())
                 server = InstrumentServer(counter, port=args.counter_port).start()
                 print(f"serving 53230A counter on {server.resource} ({_wiring(counter)})", flush=True)
             last = time.monotonic()

@@ -53,7 +53,7 @@ def test_a_counter_watches_the_boards_of_the_co_simulation():
     from qnu.sim.link import Link
     link = Link(link_from_dict(RAW))
     co = Cosim(link)
-    boards = {"A": co.a, "B": co.b, "STATION": co.station}
+    boards = co.named_boards()
     model = CounterModel(parse_counter_wiring(f"1:A.OUT{SYNC},2:STATION.IN{SYNC_IN}", tuple(boards)), noise_ps=0)
     with co, InstrumentServer(model) as server:
         model.attach(boards)

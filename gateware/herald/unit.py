@@ -68,8 +68,9 @@ class HeraldUnit(wiring.Component):
     windows, not its clicks), so its decision comes in the cycle whose word
     holds the last tick any window covers, and the herald's word is at
     ``herald`` for the output multiplexer in the next: ``LATENCY_CYCLES`` at
-    ``triggers`` (one more with ``decision_stage``: ``latency_cycles``). A reference arriving while an attempt is undecided is
-    ignored and counted (``overlap``). A window must open at or after its
+    ``triggers`` (one more with ``decision_stage``: ``latency_cycles``). A
+    reference arriving while an attempt is undecided is ignored and counted
+    (``overlap``). A window must open at or after its
     reference on every detector (``INPUT_REFERENCE_LEAD_CYCLES`` cycles'
     worth of ticks after it for an input reference): earlier clicks are not
     seen.

@@ -62,7 +62,7 @@ def scan_windows(dev, *, detectors, offsets_ps, widths_ps, laser_output, scheme=
 
     def restore():
         dev.attempts.stop()
-        dev.regs.write({"her_ctrl": 0b01 << 2})             # (disabled while the rest goes back)
+        dev.herald.disable()                                # (while the rest goes back)
         dev.regs.write({k: v for k, v in saved_regs.items() if k != "her_ctrl"})
         dev.regs.write({"her_ctrl": saved_regs["her_ctrl"]})
         dev.outputs[laser_output].source = saved_source
