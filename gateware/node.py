@@ -40,7 +40,9 @@ class Node(wiring.Component):
     ``period_width``, ``fast_steps`` and ``late_stamps`` go to :class:`TimingCore`. A pulse period of
     ``2**period_width`` ticks or more is refused (BAD_VALUE).
     ``herald_decision_stage`` registers the herald unit's decision before its
-    pulses (a cycle more of herald latency, which ``her_latency`` reports).
+    pulses (a cycle more of herald latency, which ``her_latency`` reports);
+    ``herald_split_table`` looks its decision table up in two halves, one in
+    the window's closing cycle (a shorter decision path, no more latency).
     :meth:`small_board_args` gives the settings for a small FPGA.
 
     It composes the host link (UART, frames, the command engine, the event
@@ -82,7 +84,7 @@ class Node(wiring.Component):
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
                  rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
                  fast_steps=True, late_stamps=False, features=Features(outputs=4, sequencer=True, attempts=True),
-                 queue_depth=512, pulse_width=None, herald_decision_stage=False):
+                 queue_depth=512, pulse_width=None, herald_decision_stage=False, herald_split_table=False):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -109,7 +111,7 @@ class Node(wiring.Component):
                                     pulse_width=width, queue_depth=queue_depth)
         self.herald = HeraldBlock(channels=channels, samples_per_cycle=samples_per_cycle, outputs=features.outputs,
                                   attempts=features.attempts, fixed_channels=features.herald_fixed,
-                                  decision_stage=herald_decision_stage) \
+                                  decision_stage=herald_decision_stage, split_table=herald_split_table) \
             if features.herald else None
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),

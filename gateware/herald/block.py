@@ -24,11 +24,12 @@ class HeraldBlock:
     what the register bank needs; :meth:`connect` wires the bank's values."""
 
     def __init__(self, *, channels, samples_per_cycle, outputs, attempts, fixed_channels=False,
-                 decision_stage=False):
+                 decision_stage=False, split_table=False):
         self.channels, self.n, self.outputs, self.attempts = channels, samples_per_cycle, outputs, attempts
         self.fixed_channels = fixed_channels
         self.unit = HeraldUnit(channels=channels, samples_per_cycle=samples_per_cycle, outputs=outputs,
-                               fixed_channels=fixed_channels, decision_stage=decision_stage)
+                               fixed_channels=fixed_channels, decision_stage=decision_stage,
+                               split_table=split_table)
 
     def add(self, m, core, outputs_block, events):
         """... and the herald records, through a queue, to ``events`` (the event framer's herald stream)."""

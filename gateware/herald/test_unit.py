@@ -17,11 +17,12 @@ from qnu.sim.model import ChannelSettings
 SEED = int(os.environ.get("QNU_SEED", 1))
 
 
-def run_unit(s, ready=lambda c: True, *, channels=CHANNELS, fixed_channels=False, decision_stage=False):
+def run_unit(s, ready=lambda c: True, *, channels=CHANNELS, fixed_channels=False, decision_stage=False,
+             split_table=False):
     """Drive the unit through scenario ``s``; what it did, cycle by cycle."""
     n, settings = s.n, s.settings
     dut = HeraldUnit(channels=channels, samples_per_cycle=n, outputs=OUTPUTS, fixed_channels=fixed_channels,
-                     decision_stage=decision_stage)
+                     decision_stage=decision_stage, split_table=split_table)
     assert dut.latency_cycles == settings.latency_cycles
     planned = s.planned(LEAD_CYCLES)
     seen = {"decided": [], "records": [], "herald": [], "overlaps": 0, "references": 0, "lost": 0}
@@ -93,14 +94,17 @@ def test_single_click_edges_of_the_window_are_half_open():
     assert [d.outcome for d in want] == [Outcome.PSI_PLUS, Outcome.FAIL, Outcome.PSI_PLUS, Outcome.FAIL]
 
 
-def test_barrett_kok_states_and_a_click_in_dead_time():
+@pytest.mark.parametrize("split_table", [False, True])
+def test_barrett_kok_states_and_a_click_in_dead_time(split_table):
+    # (250 and 350 are in the closing word of the second window: with a split table, they pick its row)
     n = 4
     table, _ = scheme_table("barrett-kok")
     settings = HeraldSettings(n, detectors=(0, 1), windows=((10, 12), (40, 12)), table=tuple(table))
     clicks = {0: pulses([110, 140, 210, 350, 410, 414, 511]),    # 414: inside 410's dead time of 8 ticks
               1: pulses([250, 310, 513])}
     dead = {0: ChannelSettings(dead_time=8), 1: ChannelSettings(dead_time=8)}
-    seen, want = check(Scenario(n, settings, clicks, dead, loop_starts=[100, 200, 300, 400, 500], cycles=170))
+    seen, want = check(Scenario(n, settings, clicks, dead, loop_starts=[100, 200, 300, 400, 500], cycles=170),
+                       split_table=split_table)
     assert [d.outcome for d in want] == [Outcome.PSI_PLUS, Outcome.PSI_MINUS, Outcome.PSI_MINUS, Outcome.FAIL,
                                          Outcome.REJECT]
 
@@ -156,4 +160,19 @@ def test_a_decision_stage_makes_the_herald_a_cycle_later_and_nothing_else(scheme
         if any(d.outcome.success for d in expected(s)[0]):
             break
     seen, want = check(s, channels=6, fixed_channels=True, decision_stage=True)
+    assert any(d.outcome.success for d in want) and len(want) >= 3
+
+
+@pytest.mark.parametrize("scheme", ["single-click", "barrett-kok"])
+@pytest.mark.parametrize("reference", ["loop", "input"])
+def test_a_split_table_decides_as_the_whole_table_does_in_the_same_cycle(scheme, reference):
+    """The ULX3S's build: the table's row picked in the closing cycle. The model, at the
+    usual latency: the same decisions, counts, records and heralds, in the same words."""
+    from qnu.herald import FIXED_REFERENCE_CHANNEL
+    for salt in range(20):                  # (a scenario in which the model heralds)
+        s = random_scenario(random.Random(f"split {scheme} {reference} {SEED} {salt}"), 16, scheme, reference,
+                            reference_channel=FIXED_REFERENCE_CHANNEL, channels=6)
+        if any(d.outcome.success for d in expected(s)[0]):
+            break
+    seen, want = check(s, channels=6, fixed_channels=True, split_table=True)
     assert any(d.outcome.success for d in want) and len(want) >= 3

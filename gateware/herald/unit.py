@@ -76,8 +76,13 @@ class HeraldUnit(wiring.Component):
     seen.
     """
 
-    def __init__(self, *, channels, samples_per_cycle, outputs, fixed_channels=False, decision_stage=False):
+    def __init__(self, *, channels, samples_per_cycle, outputs, fixed_channels=False, decision_stage=False,
+                 split_table=False):
         self.channels, self.samples_per_cycle, self.outputs = channels, samples_per_cycle, outputs
+        # the bit tables' row picked by the pattern's high half in the closing cycle, the entry
+        # by its low half in the next: the decision path is a 16:1 multiplexer, not 256:1, at no
+        # cost in latency (the closing cycle's path grows by the 16:1 row multiplexer instead)
+        self.split_table = split_table
         # a register between the decision table and the pulses: one more cycle of latency, for a
         # board whose routing does not reach from the final pattern to the output words in one
         self.decision_stage = decision_stage
@@ -288,8 +293,17 @@ class HeraldUnit(wiring.Component):
         m.d.sync += [multi_heralds.eq((cfg.multi_outcome == Outcome.PSI_PLUS) |
                                       (cfg.multi_outcome == Outcome.PSI_MINUS)),
                      multi_minus.eq(cfg.multi_outcome == Outcome.PSI_MINUS)]
-        success = decided & Mux(final.multi, multi_heralds, heralds.bit_select(final.pattern, 1))
-        state = decided & Mux(final.multi, multi_minus, minus.bit_select(final.pattern, 1))
+        if self.split_table:
+            low = len(pairs) // 2
+            row_heralds, row_minus = Signal(1 << low), Signal(1 << low)
+            with m.If(closing):
+                m.d.sync += [row_heralds.eq(heralds.word_select((pattern | hits)[low:], 1 << low)),
+                             row_minus.eq(minus.word_select((pattern | hits)[low:], 1 << low))]
+            heralded, minused = row_heralds.bit_select(final.pattern[:low], 1), row_minus.bit_select(final.pattern[:low], 1)
+        else:
+            heralded, minused = heralds.bit_select(final.pattern, 1), minus.bit_select(final.pattern, 1)
+        success = decided & Mux(final.multi, multi_heralds, heralded)
+        state = decided & Mux(final.multi, multi_minus, minused)
         if self.decision_stage:
             staged = Signal(2)
             m.d.sync += staged.eq(Cat(success, state))
