@@ -27,7 +27,8 @@ from enum import IntEnum
 
 __all__ = ["MessageKind", "Message", "MESSAGE_FIELDS", "MESSAGE_BYTES", "FRAME_BYTES", "SYMBOL_BITS",
            "FRAME_BITS", "IDLE_BITS", "crc16", "encode_frame", "decode_frame", "frame_line_bits",
-           "line_samples", "FrameError", "decode_line"]
+           "line_samples", "FrameError", "decode_line", "SUBTICK_BITS", "RATE_BITS", "RATIO_BITS",
+           "SYMMETRIC_RATIO", "INTERVAL_LOG2_RANGE", "ServoState", "asymmetry_ratio"]
 
 
 class MessageKind(IntEnum):
@@ -155,3 +156,30 @@ def decode_line(samples, bit_ticks):
         low = 0
         t += 1
     return out
+
+
+# --- the servo's arithmetic (docs/sync.md): shared by the gateware and its reference model ---
+
+#: fractional bits of the offset and delay estimates ("subticks")
+SUBTICK_BITS = 16
+#: fractional bits of the rate trim: ticks added per core cycle, in 2**-RATE_BITS
+RATE_BITS = 32
+#: fractional bits of the asymmetry ratio (1 + alpha) / (2 + alpha)
+RATIO_BITS = 24
+#: the ratio of a symmetric link (alpha = 0)
+SYMMETRIC_RATIO = 1 << (RATIO_BITS - 1)
+#: the exchange interval is 2**interval_log2 core cycles
+INTERVAL_LOG2_RANGE = range(6, 17)
+
+
+class ServoState(IntEnum):
+    FREE = 0            # disabled, or no exchange yet: the timebase runs free
+    ACQUIRING = 1       # steering, not yet within the lock threshold for long enough
+    LOCKED = 2
+    HOLDOVER = 3        # the link went quiet: the last rate trim is kept
+
+
+def asymmetry_ratio(alpha):
+    """The ratio register for a fibre asymmetry ``alpha`` (White Rabbit's: the
+    there-delay is ``(1 + alpha) / (2 + alpha)`` of the fibre's round trip)."""
+    return round((1 + alpha) / (2 + alpha) * (1 << RATIO_BITS))

@@ -1,0 +1,143 @@
+"""The sync servo against its reference model (sim/sync_model.py), cycle by cycle."""
+
+import dataclasses
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from qnu.gateware.sync.servo import SyncServo, UPDATE_CYCLES as GATEWARE_UPDATE_CYCLES
+from qnu.sync import ServoState, asymmetry_ratio, SUBTICK_BITS as F
+from qnu.sim.sync_model import ServoModel, ServoSettings, UPDATE_CYCLES, exchange_estimates
+
+
+class Follower:
+    """Exchanges of a follower ``ppm`` fast and ``offset`` ticks ahead of its leader,
+    its clock steered by the servo's adjustments (a closed loop), one every
+    ``interval`` cycles or so; some refused, a gap in them (a cable pulled)."""
+
+    def __init__(self, rng, *, interval, ppm, delay_there, delay_back, noise=1, bad_every=0, gap_at=None,
+                 offset=40, count=40):
+        self.rng, self.interval, self.ppm, self.noise = rng, interval, ppm, noise
+        self.delay_there, self.delay_back, self.bad_every, self.gap_at = delay_there, delay_back, bad_every, gap_at
+        self.offset, self.count = offset, count
+        self.steer = 0                      # ticks the servo has added to the follower's clock
+        self.k, self.due = 0, 50
+
+    def clock(self, leader_ticks):
+        return int(leader_ticks * (1 + self.ppm * 1e-6)) + self.offset + self.steer
+
+    def offer(self, cycle):
+        """The exchange due at ``cycle`` (t1, t2, t3, t4), or None."""
+        if self.k >= self.count or cycle < self.due:
+            return None
+        leader, rng, noise = cycle * 4, self.rng, self.noise
+        t1 = self.clock(leader - 900)
+        t2 = leader - 900 + self.delay_there + rng.randrange(-noise, noise + 1)
+        t3 = leader - 300
+        t4 = self.clock(leader - 300 + self.delay_back) + rng.randrange(-noise, noise + 1)
+        if self.bad_every and self.k % self.bad_every == self.bad_every - 1:
+            t2 += rng.choice([1 << 40, -(1 << 33), -3 * self.delay_there])    # out of range; a negative round trip
+        return tuple(t % (1 << 64) for t in (t1, t2, t3, t4))
+
+    def taken(self):
+        self.k += 1
+        self.due += self.interval + self.rng.randrange(-3, 4)
+        if self.gap_at is not None and self.k == self.gap_at:
+            self.due += 12 * self.interval
+
+
+def run(settings, follower, cycles, *, disable=None):
+    """The gateware and the model side by side; per cycle (adjust, state, rate, offset, delay), both."""
+    dut = SyncServo()
+    model = ServoModel(settings)
+    got, want = [], []
+    counts = {"step": 0, "bad": 0, "exchange": 0}
+
+    async def bench(ctx):
+        for c in range(cycles):
+            enable = settings.enable and not (disable and disable[0] <= c < disable[1])
+            s = dataclasses.replace(settings, enable=enable)
+            model.settings = s
+            for name in ("enable", "interval_log2", "kp_shift", "ki_shift", "step_threshold", "lock_threshold",
+                         "lock_count", "holdover_intervals", "fixed_there", "fixed_back", "ratio"):
+                ctx.set(getattr(dut.config, name), int(getattr(s, name)))
+            offer = follower.offer(c)
+            ctx.set(dut.exchanges.valid, offer is not None)
+            if offer is not None:
+                ctx.set(dut.exchanges.payload, dict(zip(("t1", "t2", "t3", "t4"), offer)))
+                assert ctx.get(dut.exchanges.ready) == model.ready()
+                if model.ready():
+                    model.exchange(*offer)
+                    follower.taken()
+            got.append((ctx.get(dut.adjust), ctx.get(dut.state), ctx.get(dut.rate), ctx.get(dut.offset),
+                        ctx.get(dut.delay)))
+            for name in counts:
+                counts[name] += ctx.get(getattr(dut, f"{name}_inc"))
+            adjust = model.cycle()
+            follower.steer += adjust
+            state, rate, offset, delay = model.shown
+            want.append((adjust, int(state), rate, offset, delay))
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return got, want, counts, model
+
+
+def first_difference(got, want):
+    for c, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            return c, g, w
+    return None
+
+
+def test_the_gateware_and_the_model_agree_on_the_update_latency():
+    assert GATEWARE_UPDATE_CYCLES == UPDATE_CYCLES
+
+
+@pytest.mark.parametrize("case", ["symmetric", "asymmetric", "garbage", "holdover", "disabled"])
+def test_the_servo_steers_as_the_model_does_cycle_by_cycle(case):
+    rng = random.Random(f"servo {case}")
+    interval_log2 = 6
+    settings = ServoSettings(interval_log2=interval_log2, kp_shift=2, ki_shift=4, step_threshold=16,
+                             lock_threshold=3 << F, lock_count=3, holdover_intervals=4)
+    kwargs = dict(interval=1 << interval_log2, ppm=150, delay_there=400, delay_back=400)
+    disable = None
+    if case == "asymmetric":
+        settings = dataclasses.replace(settings, fixed_there=37 << F | 1234, fixed_back=-(5 << F),
+                                       ratio=asymmetry_ratio(0.07))
+        kwargs.update(delay_there=430, delay_back=380)
+    if case == "garbage":
+        kwargs.update(bad_every=4)
+    if case == "holdover":
+        kwargs.update(gap_at=14)
+    if case == "disabled":
+        disable = (600, 900)
+    follower = Follower(rng, **kwargs)
+    got, want, counts, model = run(settings, follower, 40 * 70 + 12 * 64 + 400, disable=disable)
+    assert first_difference(got, want) is None
+    assert (counts["step"], counts["bad"], counts["exchange"]) == (model.steps, model.bad, model.exchanges)
+    states = {w[1] for w in want}
+    assert ServoState.LOCKED in states or case == "garbage"
+    if case == "holdover":
+        assert ServoState.HOLDOVER in states
+    if case == "garbage":
+        assert model.bad > 0
+
+
+def test_the_estimates_follow_the_white_rabbit_formula():
+    """offset and delay of one exchange against delay_ms = (1 + alpha)/(2 + alpha) of the fibre's round trip."""
+    alpha = 2.5e-4
+    s = ServoSettings(fixed_there=100 << F, fixed_back=60 << F, ratio=asymmetry_ratio(alpha))
+    fibre_there, fibre_back = 50_000 * (1 + alpha) / (2 + alpha) * 2, 50_000 * 2 / (2 + alpha)
+    offset = 1234                      # the peer ahead by this many ticks
+    t1 = 10_000
+    t2 = t1 + 100 + fibre_there + offset
+    t3 = t2 + 5000
+    t4 = t3 - offset + 60 + fibre_back
+    got_offset, got_delay = exchange_estimates(t1, round(t2), round(t3), round(t4), s)
+    assert abs(got_offset / (1 << F) - offset) < 1.0
+    assert abs(got_delay / (1 << F) - (100 + fibre_there)) < 1.0

@@ -1,0 +1,165 @@
+"""Reference model of the sync servo, written from its specification
+(docs/sync.md), sharing no code with the gateware but the constants of
+qnu/sync.py.
+
+One two-way exchange (``t1`` my frame's departure, ``t2`` its arrival at the
+peer, ``t3`` the peer's frame's departure, ``t4`` its arrival here; ``t2``
+and ``t3`` by the peer's clock, the others by mine) gives, in subticks
+(``2**-SUBTICK_BITS`` ticks)::
+
+    a      = t2 - t1                         b = t4 - t3
+    fibre  = (a + b) * 2**F - fixed_there - fixed_back
+    there  = fixed_there + floor(fibre * ratio / 2**RATIO_BITS)
+    offset = a * 2**F - there                 (the peer's time less mine)
+
+``fixed_there`` is this node's transmit latency plus the peer's receive
+latency, ``fixed_back`` the peer's transmit plus this node's receive latency,
+``ratio`` = ``(1 + alpha) / (2 + alpha)`` of the fibre's asymmetry. An
+exchange with ``|a|`` or ``|b|`` of ``2**31`` ticks or more, or a negative
+round trip, is refused (``bad``).
+
+Then the servo, the exchange's results in force ``UPDATE_CYCLES`` after the
+cycle it was taken in:
+
+- for the two exchanges after a step (their times straddle it): no steering;
+- if the servo was free, or ``|offset| >= step_threshold`` ticks: a step of
+  ``round(offset)`` ticks (halves up), the state ``ACQUIRING``;
+- else a PI update: ``integ += offset >> ki_shift``; the next interval's
+  correction is ``(offset >> kp_shift) + integ`` subticks, spread over it as the
+  rate trim ``rate = correction * 2**(RATE_BITS - F - interval_log2)``
+  (clamped to a signed 32-bit value); ``LOCKED`` once ``lock_count``
+  offsets in a row are under ``lock_threshold`` subticks;
+- with no exchange for ``holdover_intervals`` intervals, ``HOLDOVER``: the
+  rate trim keeps the integral term alone.
+
+Every cycle the rate trim is added to a 32-bit fraction; its carry (-1, 0 or
++1 tick), plus a step in the cycle it takes effect, is the timebase's
+adjustment for that cycle. ``>>`` is an arithmetic (floor) shift.
+"""
+
+from dataclasses import dataclass, field
+
+from qnu.sync import SUBTICK_BITS, RATE_BITS, RATIO_BITS, SYMMETRIC_RATIO, ServoState
+
+__all__ = ["ServoSettings", "ServoModel", "UPDATE_CYCLES", "exchange_estimates"]
+
+F = SUBTICK_BITS
+#: cycles from the one an exchange is taken in to the one its step and rate act in
+UPDATE_CYCLES = RATIO_BITS + 6
+SETTLE_EXCHANGES = 2
+RATE_LIMIT = 1 << 31
+
+
+@dataclass(frozen=True)
+class ServoSettings:
+    enable: bool = True
+    interval_log2: int = 10
+    kp_shift: int = 3
+    ki_shift: int = 6
+    step_threshold: int = 64            # ticks
+    lock_threshold: int = 1 << F        # subticks
+    lock_count: int = 8
+    holdover_intervals: int = 4
+    fixed_there: int = 0                # subticks
+    fixed_back: int = 0                 # subticks
+    ratio: int = SYMMETRIC_RATIO
+
+
+def _signed(value, bits):
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def exchange_estimates(t1, t2, t3, t4, s):
+    """(offset, there-delay) in subticks, or None if the exchange is refused."""
+    a, b = _signed(t2 - t1, 64), _signed(t4 - t3, 64)
+    if not (-(1 << 31) < a < 1 << 31 and -(1 << 31) < b < 1 << 31) or a + b < 0:
+        return None
+    fibre = ((a + b) << F) - s.fixed_there - s.fixed_back
+    there = s.fixed_there + (fibre * s.ratio >> RATIO_BITS)
+    return (a << F) - there, there
+
+
+@dataclass
+class ServoModel:
+    """The servo, cycle by cycle: :meth:`exchange` in the cycle an exchange is
+    taken, :meth:`cycle` once per cycle (after any exchange of that cycle)."""
+    settings: ServoSettings = field(default_factory=ServoSettings)
+    state: ServoState = ServoState.FREE
+    offset: int = 0
+    delay: int = 0
+    integ: int = 0
+    rate: int = 0
+    fraction: int = 0
+    good: int = 0
+    settle: int = 0
+    quiet: int = 0              # cycles since the last exchange
+    steps: int = 0
+    bad: int = 0
+    exchanges: int = 0
+    now: int = 0                # cycles run
+    busy_until: int = -1
+    _restart: int = -1
+    _pending: list = field(default_factory=list)     # (cycle it acts in, step, rate, state)
+
+    def ready(self):
+        return self.now > self.busy_until
+
+    def exchange(self, t1, t2, t3, t4):
+        """An exchange taken in this cycle (the servo must be ready)."""
+        s = self.settings
+        assert self.ready()
+        self.busy_until = self.now + UPDATE_CYCLES - 1
+        if not s.enable:
+            return
+        estimate = exchange_estimates(t1, t2, t3, t4, s)
+        if estimate is None:
+            self.bad += 1
+            return
+        self.exchanges += 1
+        self._restart = self.now + 1        # (the link counts as alive from the cycle the exchange is checked in)
+        offset, delay = estimate
+        step, rate, state = 0, self.rate, self.state
+        if self.settle:
+            self.settle -= 1
+        elif self.state == ServoState.FREE or abs(offset) >= s.step_threshold << F:
+            step = (offset + (1 << (F - 1))) >> F
+            if self.state == ServoState.FREE:
+                self.integ, rate = 0, 0
+            self.settle, self.good, state = SETTLE_EXCHANGES, 0, ServoState.ACQUIRING
+            self.steps += 1
+        else:
+            self.integ += offset >> s.ki_shift
+            correction = (offset >> s.kp_shift) + self.integ
+            rate = _clamp(correction << (RATE_BITS - F - s.interval_log2))
+            self.good = self.good + 1 if abs(offset) < s.lock_threshold else 0
+            state = ServoState.LOCKED if self.good >= s.lock_count else ServoState.ACQUIRING
+        self._pending.append((self.now + UPDATE_CYCLES, step, rate, state, offset, delay))
+
+    def cycle(self):
+        """One cycle; the timebase's adjustment in it (ticks)."""
+        s = self.settings
+        step = 0
+        if self._pending and self._pending[0][0] == self.now:
+            _, step, self.rate, self.state, self.offset, self.delay = self._pending.pop(0)
+        #: what the servo shows in this cycle: (state, rate, offset, delay)
+        self.shown = (self.state, self.rate, self.offset, self.delay)
+        total = self.fraction + self.rate
+        carry, self.fraction = total >> RATE_BITS, total & ((1 << RATE_BITS) - 1)
+        # (what follows is in force from the next cycle)
+        if self._restart == self.now:
+            self.quiet = 0
+        self.quiet += 1
+        if not s.enable:
+            self.state, self.rate, self.integ, self.good, self.settle, self.quiet = ServoState.FREE, 0, 0, 0, 0, 0
+            self._pending.clear()
+        elif self.state in (ServoState.ACQUIRING, ServoState.LOCKED) and \
+                self.quiet >= s.holdover_intervals << s.interval_log2:
+            self.state, self.good = ServoState.HOLDOVER, 0
+            self.rate = _clamp(self.integ << (RATE_BITS - F - s.interval_log2))
+        self.now += 1
+        return step + carry
+
+
+def _clamp(rate):
+    return max(-RATE_LIMIT, min(RATE_LIMIT - 1, rate))
