@@ -9,7 +9,7 @@ from amaranth.lib.crc import Processor
 from amaranth.lib.crc.catalog import CRC16_CCITT_FALSE
 from amaranth.lib.wiring import In, Out
 
-from qnu.sync import MESSAGE_FIELDS, MESSAGE_BYTES, FRAME_BYTES, SYMBOL_BITS, FRAME_BITS, IDLE_BITS
+from qnu.sync import Message, encode_frame, MESSAGE_FIELDS, MESSAGE_BYTES, FRAME_BYTES, SYMBOL_BITS, FRAME_BITS, IDLE_BITS
 from ..timing.event import TIME_WIDTH
 
 __all__ = ["PeerTx", "PeerRx", "MESSAGE", "RECEIVED", "TX_CRC_CYCLES"]
@@ -31,17 +31,33 @@ def _frame_words(n, bit_ticks):
     return max(1, n // bit_ticks), max(1, bit_ticks // n)
 
 
+def _departure_crc_deltas():
+    """Per bit of ``departure``: how setting it changes the frame's CRC (the CRC is
+    affine in the frame's bits, so a departure patched in adds these up)."""
+    zero = Message()
+    base = int.from_bytes(encode_frame(zero)[-2:], "big")
+    return [int.from_bytes(encode_frame(Message(departure=1 << j))[-2:], "big") ^ base for j in range(TIME_WIDTH)]
+
+
+def _field_byte(field):
+    """The byte of the frame a message field starts at."""
+    names = [name for name, _ in MESSAGE_FIELDS]
+    return sum(size for _, size in MESSAGE_FIELDS[:names.index(field)])
+
+
 class PeerTx(wiring.Component):
-    """Sends each message of ``messages`` as a frame, its first edge at a word's
-    first tick, ``departure`` set to that tick (one-step).
+    """Sends each message of ``messages`` as a frame, ``departure`` set to the
+    tick of its first edge (one-step), the first tick of a word.
 
     ``samples`` is the line for the word whose first tick is ``now + lead *
     samples_per_cycle`` (``lead`` cycles of registers follow it on its way to
     the pins). A message is taken once the last frame has left and the line
-    has been idle for ``IDLE_BITS`` bit times since; its frame leaves
-    ``TX_CRC_CYCLES + 1`` cycles later (its CRC is made a byte a cycle). A
-    time step that jumps over a frame's departure loses the frame, counted
-    (``missed_inc``)."""
+    has been idle for ``IDLE_BITS`` bit times since. Its CRC is made a byte a
+    cycle with a zero departure; the frame then leaves at once, and in the
+    word after its first its departure is written in (the departure's
+    bytes leave later) and its share of the CRC added in: the departure is
+    that of the word the frame actually started in, whatever steps the
+    time took meanwhile."""
 
     def __init__(self, *, samples_per_cycle, bit_ticks, lead):
         n = samples_per_cycle
@@ -53,7 +69,7 @@ class PeerTx(wiring.Component):
             "messages":  In(stream.Signature(MESSAGE)),
             "samples":   Out(n),
             "sending":   Out(1),
-            "missed_inc": Out(1),
+            "departure": Out(TIME_WIDTH),       # the last frame's
         })
 
     def elaborate(self, platform):
@@ -65,7 +81,8 @@ class PeerTx(wiring.Component):
 
         message = Signal(MESSAGE)
         body = Signal(8 * MESSAGE_BYTES)
-        m.d.comb += body.eq(Cat(*(getattr(message, name) for name, _ in MESSAGE_FIELDS)))
+        m.d.comb += body.eq(Cat(*(Const(0, 64) if name == "departure" else getattr(message, name)
+                                  for name, _ in MESSAGE_FIELDS)))
         index = Signal(range(MESSAGE_BYTES + 1))
         line = Signal(FRAME_BITS)           # the frame's line bits, the next to leave at bit 0
         left = Signal(range(FRAME_BITS + 1))
@@ -73,54 +90,72 @@ class PeerTx(wiring.Component):
         # words of idle line still owed after the last frame (or power-up: a receiver takes
         # nothing for a start before it has seen the line idle)
         rest = Signal(range(rest_words + 1), init=rest_words)
-        word_time, next_word = Signal(TIME_WIDTH), Signal(TIME_WIDTH)
-        m.d.comb += [word_time.eq(self.now + self.lead * n), next_word.eq(word_time + n)]
+        word_time = Signal(TIME_WIDTH)
+        m.d.comb += word_time.eq(self.now + self.lead * n)
 
-        # the frame's bytes: the body (little-endian fields in order), then the CRC high byte first
-        def line_bits(crc_value):
-            frame = [body.word_select(i, 8) for i in range(MESSAGE_BYTES)] + [crc_value[8:], crc_value[:8]]
+        def byte_bits(frame):
             return Cat(*(Cat(Const(1, 1), byte, Const(0, 1)) for byte in frame))
 
-        m.d.comb += self.sending.eq(left != 0)
+        # --- the line: each bit ``bt`` samples ---
+        shifted = Signal(FRAME_BITS)
+        bits = Signal(per_word)
+        m.d.comb += bits.eq(Mux(left != 0, line[:per_word], 0))
+        m.d.comb += self.samples.eq(Cat(*(bits[s // bt] for s in range(n))))
+        m.d.comb += [shifted.eq(line), self.sending.eq(left != 0)]
+        with m.If(rest != 0):
+            m.d.sync += rest.eq(rest - 1)
+        with m.If(left != 0):
+            if words_per_bit == 1:
+                m.d.comb += shifted.eq(line >> per_word)
+                m.d.sync += left.eq(left - per_word)
+                with m.If(left == per_word):
+                    m.d.sync += rest.eq(rest_words)
+            else:
+                m.d.sync += hold.eq(hold + 1)
+                with m.If(hold == words_per_bit - 1):
+                    m.d.comb += shifted.eq(line >> 1)
+                    m.d.sync += left.eq(left - 1)
+                    with m.If(left == 1):
+                        m.d.sync += rest.eq(rest_words)
+        m.d.sync += line.eq(shifted)
+
+        # the departure and its share of the CRC, as line bits (start and stop bits 0), in the
+        # line as it is after the frame's first word has left
+        first_shift = per_word if words_per_bit == 1 else 0
+        departure_byte = _field_byte("departure")
+        deltas = _departure_crc_deltas()
+        crc_share = Signal(16)
+        m.d.comb += crc_share.eq(Cat(*(Cat(*(word_time[j] for j in range(TIME_WIDTH) if deltas[j] >> b & 1)).xor()
+                                       for b in range(16))))
+
+        def data_bits(frame_bytes):         # symbols with their start and stop bits 0
+            return Cat(*(Cat(Const(0, 1), byte, Const(0, 1)) for byte in frame_bytes))
+
+        patch = Signal(FRAME_BITS)
+        m.d.comb += patch.eq(Cat(Const(0, SYMBOL_BITS * departure_byte),
+                                 data_bits([word_time.word_select(i, 8) for i in range(8)]),
+                                 Const(0, SYMBOL_BITS * (MESSAGE_BYTES - departure_byte - 8)),
+                                 data_bits([crc_share[8:], crc_share[:8]])))
+
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.messages.ready.eq((left == 0) & (rest == 0))
                 with m.If(self.messages.valid & self.messages.ready):
-                    m.d.sync += [message.eq(self.messages.payload), index.eq(0),
-                                 message.departure.eq(word_time + (TX_CRC_CYCLES + 1) * n)]
+                    m.d.sync += [message.eq(self.messages.payload), index.eq(0)]
                     m.d.comb += crc.start.eq(1)
                     m.next = "CRC"
             with m.State("CRC"):
                 m.d.comb += [crc.data.eq(body.word_select(index, 8)), crc.valid.eq(index < MESSAGE_BYTES)]
                 m.d.sync += index.eq(index + 1)
                 with m.If(index == MESSAGE_BYTES):      # (the CRC register holds the last byte's result)
-                    m.next = "WAIT"
-            with m.State("WAIT"):
-                # loaded in the cycle before its first word is at ``samples``
-                with m.If(next_word == message.departure):
-                    m.d.sync += [line.eq(line_bits(crc.crc)), left.eq(FRAME_BITS), hold.eq(0)]
-                    m.next = "IDLE"
-                with m.Elif(next_word - message.departure < (1 << (TIME_WIDTH - 1))):
-                    m.d.comb += self.missed_inc.eq(1)   # a time step jumped over the departure
-                    m.next = "IDLE"
-
-        # the line: each bit ``bt`` samples
-        bits = Signal(per_word)
-        m.d.comb += bits.eq(Mux(left != 0, line[:per_word], 0))
-        m.d.comb += self.samples.eq(Cat(*(bits[s // bt] for s in range(n))))
-        with m.If(rest != 0):
-            m.d.sync += rest.eq(rest - 1)
-        with m.If(left != 0):
-            if words_per_bit == 1:
-                m.d.sync += [line.eq(line >> per_word), left.eq(left - per_word)]
-                with m.If(left == per_word):
-                    m.d.sync += rest.eq(rest_words)
-            else:
-                m.d.sync += hold.eq(hold + 1)
-                with m.If(hold == words_per_bit - 1):
-                    m.d.sync += [line.eq(line >> 1), left.eq(left - 1)]
-                    with m.If(left == 1):
-                        m.d.sync += rest.eq(rest_words)
+                    frame = [body.word_select(i, 8) for i in range(MESSAGE_BYTES)] + [crc.crc[8:], crc.crc[:8]]
+                    m.d.sync += [line.eq(byte_bits(frame)), left.eq(FRAME_BITS), hold.eq(0)]
+                    m.next = "PATCH"
+            with m.State("PATCH"):
+                # the frame's first word is at ``samples``: its time is the departure (its bits
+                # are 0 in the line so far, the CRC holds a zero departure's)
+                m.d.sync += [line.eq(shifted ^ (patch >> first_shift)), self.departure.eq(word_time)]
+                m.next = "IDLE"
         return m
 
 

@@ -1,5 +1,6 @@
 """The peer link's transmitter and receiver against the line code's reference (qnu/sync.py)."""
 
+import dataclasses
 import random
 
 import pytest
@@ -126,19 +127,18 @@ def test_a_good_frame_that_finds_the_output_full_is_counted_as_an_overrun():
     assert sum(overruns) == 1
 
 
-def run_tx(messages, n, bit_ticks, cycles, lead=2, step=None):
+def run_tx(messages, n, bit_ticks, cycles, lead=2, steps=()):
     """The line the transmitter makes from ``messages`` (offered back to back),
-    tick by tick from time ``START``; ``step = (cycle, ticks)`` steps its time."""
+    and the time of each of its samples; ``steps``: (cycle, ticks) time steps."""
     dut = PeerTx(samples_per_cycle=n, bit_ticks=bit_ticks, lead=lead)
-    line = [0] * (lead * n)
-    seen = {"missed": 0}
+    line, times = [], []
+    steps = dict(steps)
 
     async def bench(ctx):
         pending = list(messages)
         now = START
         for k in range(cycles):
-            if step and k == step[0]:
-                now += step[1]
+            now += steps.get(k, 0)
             ctx.set(dut.now, now)
             ctx.set(dut.messages.valid, bool(pending))
             if pending:
@@ -147,8 +147,8 @@ def run_tx(messages, n, bit_ticks, cycles, lead=2, step=None):
                                                  "echo_arrival")})
             word = ctx.get(dut.samples)
             line.extend(word >> i & 1 for i in range(n))
+            times.extend(now + lead * n + i for i in range(n))
             taken = ctx.get(dut.messages.ready) and pending
-            seen["missed"] += ctx.get(dut.missed_inc)
             await ctx.tick()
             if taken:
                 pending.pop(0)
@@ -158,7 +158,7 @@ def run_tx(messages, n, bit_ticks, cycles, lead=2, step=None):
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    return line, seen
+    return line, times
 
 
 @pytest.mark.parametrize("n, bit_ticks", [(1, 4), (4, 4), (8, 2), (16, 4), (4, 16)])
@@ -166,22 +166,24 @@ def test_the_transmitter_sends_each_message_at_the_departure_it_carries(n, bit_t
     rng = random.Random(f"tx {n} {bit_ticks}")
     messages = [random_message(rng) for _ in range(3)]
     frame_cycles = FRAME_BITS * bit_ticks // n + IDLE_BITS * bit_ticks // n + TX_CRC_CYCLES + 8
-    line, _ = run_tx(messages, n, bit_ticks, cycles=3 * frame_cycles + 20)
+    line, times = run_tx(messages, n, bit_ticks, cycles=3 * frame_cycles + 20)
     got = decode_line(line, bit_ticks)
-    # (the line starts at time START: its first word is the one ``now = START`` makes, less the lead)
-    assert [m.departure - START for _, m in got] == [t for t, _ in got]
-    assert [m.__class__(**{**m.__dict__, "departure": 0}) for _, m in got] == \
-           [m.__class__(**{**m.__dict__, "departure": 0}) for m in messages]
+    assert [m.departure for _, m in got] == [times[i] for i, _ in got]
+    assert [dataclasses.replace(m, departure=0) for _, m in got] == \
+           [dataclasses.replace(m, departure=0) for m in messages]
     gaps = [b - a for (a, _), (b, _) in zip(got, got[1:])]
     assert all(g >= (FRAME_BITS + IDLE_BITS) * bit_ticks for g in gaps)
 
 
-def test_a_step_over_a_departure_loses_the_frame_and_counts_it():
+def test_steps_of_the_time_around_a_departure_leave_it_the_time_of_the_first_edge():
+    """The servo's adjustments (a tick) and steps, in every cycle near the frames' starts."""
     n, bit_ticks = 4, 4
-    line, seen = run_tx([Message(seq=1), Message(seq=2)], n, bit_ticks, cycles=900, step=(30, 4000))
-    # (at cycle 30 the first frame waits for its departure: the step takes the time past it)
+    rng = random.Random("tx steps")
+    steps = [(k, rng.choice([-1, 1, 1000, -7])) for k in range(0, 1200) if rng.random() < 0.3]
+    line, times = run_tx([Message(seq=s) for s in range(3)], n, bit_ticks, cycles=1200, steps=steps)
     got = decode_line(line, bit_ticks)
-    assert seen["missed"] == 1 and [m.seq for _, m in got] == [2]
+    assert [m.seq for _, m in got] == [0, 1, 2]
+    assert [m.departure for _, m in got] == [times[i] for i, _ in got]
 
 
 @pytest.mark.parametrize("n, bit_ticks", [(4, 4), (16, 4)])
