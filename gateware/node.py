@@ -17,6 +17,7 @@ from .hostlink.registers import RegisterBank
 from .timing.block import TimingBlock
 from .outputs.block import OutputsBlock
 from .herald.block import HeraldBlock
+from .sync.block import SyncBlock
 
 __all__ = ["Node", "PHY_STATUS"]
 
@@ -84,7 +85,8 @@ class Node(wiring.Component):
                  uart_divisor=None, build_id=0, channel_depth=32, fifo_depth=256, flush_cycles=None,
                  rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
                  fast_steps=True, late_stamps=False, features=Features(outputs=4, sequencer=True, attempts=True),
-                 queue_depth=512, pulse_width=None, herald_decision_stage=False, herald_split_table=False):
+                 queue_depth=512, pulse_width=None, herald_decision_stage=False, herald_split_table=False,
+                 sync_bit_ticks=4):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -113,6 +115,8 @@ class Node(wiring.Component):
                                   attempts=features.attempts, fixed_channels=features.herald_fixed,
                                   decision_stage=herald_decision_stage, split_table=herald_split_table) \
             if features.herald else None
+        self.sync = SyncBlock(channels=channels, samples_per_cycle=samples_per_cycle, outputs=features.outputs,
+                              bit_ticks=sync_bit_ticks) if features.sync else None
         super().__init__({
             "samples": In(data.ArrayLayout(samples_per_cycle, channels)),
             "uart_rx": In(1, init=1),
@@ -193,11 +197,18 @@ class Node(wiring.Component):
             herald_sources, herald_counted = self.herald.registers(m, lambda name: bank.value(name), validators)
             sources.update(herald_sources)
             counted.update(herald_counted)
+        if self.sync:
+            self.sync.add(m, core)
+            sync_sources, sync_counted = self.sync.registers(validators)
+            sources.update(sync_sources)
+            counted.update(sync_counted)
         bank = m.submodules.registers = RegisterBank(
             self.regmap, sources, validators=validators, resets=resets,
             counters=list(counted),
             # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
-            slow_counters=[name for name in counted if not name.startswith(("ch", "her_"))])
+            # (a peer link's framing errors can come every few cycles on a noisy line)
+            slow_counters=[name for name in counted if not name.startswith(("ch", "her_"))
+                           and not name.endswith("_framing_errors")])
         for name, inc in counted.items():
             m.d.comb += bank.counter(name).eq(inc)
         m.d.comb += [
@@ -210,9 +221,12 @@ class Node(wiring.Component):
             bank.write.eq(engine.reg_write),
             bank.write_data.eq(engine.reg_write_data),
         ]
-        timing.connect(m, bank)
+        timing.connect(m, bank, steer=self.sync.connect(m, bank, core) if self.sync else None)
         if self.herald:
             self.herald.connect(m, bank)
+        if self.sync:
+            for k, (taken, word) in enumerate(self.sync.line(m, bank)):
+                m.d.comb += [self.outputs.mux.link_taken[k].eq(taken), self.outputs.mux.link[k].eq(word)]
         m.d.comb += self.triggers.eq(self.outputs.connect(m, bank, engine))
 
         # transmit: replies first, then EVENTS frames, a whole frame at a time

@@ -22,6 +22,7 @@ from qnu.units import TickClock
 from qnu.regmap import MIN_PULSE_PERIOD, Features, register_map
 from qnu.host.attempts import Attempts
 from qnu.host.herald import Herald
+from qnu.host.sync import Sync
 from qnu.host.outputs import Outputs
 from qnu.host.sequencer import Sequencer
 from qnu.host.skew import load_skew
@@ -130,6 +131,7 @@ class Device:
             self._sequencer = Sequencer(self) if self.features.sequencer else None
             self._attempts = Attempts(self) if self.features.attempts else None
             self._herald = Herald(self) if self.features.herald else None
+            self._sync = Sync(self) if self.features.sync else None
             # A stream left running by an earlier session would crowd the link; its frames
             # predate this session, which counts records from the node's records_sent on.
             self.stream(False)
@@ -173,6 +175,13 @@ class Device:
         if self._attempts is None:
             raise QnuError(f"the node on {self.port} has no attempt loop (a small board's build)")
         return self._attempts
+
+    @property
+    def sync(self):
+        """Node-to-node sync: the peer link's ports and the servo (:class:`qnu.host.sync.Sync`)."""
+        if self._sync is None:
+            raise QnuError(f"the node on {self.port} has no sync block (a build without it)")
+        return self._sync
 
     @property
     def herald(self):

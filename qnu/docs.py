@@ -60,7 +60,7 @@ def _register_row(reg, name=None, address=None):
             fields, reg.doc]
 
 
-DOCUMENTED_FEATURES = regmap.Features(outputs=2, sequencer=True, attempts=True, herald=True)
+DOCUMENTED_FEATURES = regmap.Features(outputs=2, sequencer=True, attempts=True, herald=True, sync=True)
 
 
 def render_registers(channels=DOCUMENTED_CHANNELS, features=DOCUMENTED_FEATURES):

@@ -23,6 +23,7 @@ ATTEMPTS_BASE = 0x0300
 OUTPUTS_BASE = 0x0400
 OUTPUT_STRIDE = 0x0004
 HERALD_BASE = 0x0500
+SYNC_BASE = 0x0600
 PATTERN_ENTRIES = 12        # pulses per attempt pattern (attempt and on-success entries together)
 MIN_PULSE_PERIOD = 1024     # fine ticks: the shortest pulse period the timebase runs (pulse_period_lo)
 
@@ -62,6 +63,7 @@ class Features:
     # its detectors fixed on inputs 0..3 and its input reference on input 4 (a
     # build whose timing has no room for the channel selection: qnu.herald)
     herald_fixed: bool = False
+    sync: bool = False          # node-to-node sync: the peer link's two ports and the servo
 
     def __post_init__(self):
         if not 1 <= self.outputs <= 16:
@@ -70,12 +72,13 @@ class Features:
     @property
     def word(self):
         return self.outputs | self.sequencer << 8 | self.attempts << 9 | (not self.selectable) << 10 | \
-            self.herald << 11 | self.herald_fixed << 12
+            self.herald << 11 | self.herald_fixed << 12 | self.sync << 13
 
     @classmethod
     def from_word(cls, word):
         return cls(outputs=word & 0xFF or 1, sequencer=bool(word >> 8 & 1), attempts=bool(word >> 9 & 1),
-                   selectable=not word >> 10 & 1, herald=bool(word >> 11 & 1), herald_fixed=bool(word >> 12 & 1))
+                   selectable=not word >> 10 & 1, herald=bool(word >> 11 & 1), herald_fixed=bool(word >> 12 & 1),
+                   sync=bool(word >> 13 & 1))
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,8 @@ _GLOBAL = [
       Field("attempts", 9, 1, "the attempt loop"),
       Field("fixed_outputs", 10, 1, "no out<k>_ctrl: every output carries the timebase's pulse"),
       Field("herald", 11, 1, "the herald unit"),
-      Field("herald_fixed", 12, 1, "the herald's detectors on inputs 0-3, its input reference on input 4")),
+      Field("herald_fixed", 12, 1, "the herald's detectors on inputs 0-3, its input reference on input 4"),
+      Field("sync", 13, 1, "node-to-node sync: the peer link and the servo")),
      "const:features"),
     ("time_lo",        0x0008, "ro", 32, 0, "Timebase, fine ticks, low word. Reading it latches time_hi.", (), "time_lo"),
     ("time_hi",        0x0009, "ro", 32, 0, "Timebase high word, as latched by the last read of time_lo.", (), "time_hi"),
@@ -342,6 +346,67 @@ _HERALD = [
 ]
 HERALD_TABLE_BASE = HERALD_BASE + 0x10
 
+# The sync block (docs/sync.md): two ports of the peer link, "up" (towards the
+# leader: the servo follows it) and "down" (towards followers), and the servo.
+_SYNC_PORT_PINS = (Field("tx_output", 0, 4, "the trigger output the port's frames leave on (it carries nothing "
+                                              "else while the port is on)"),
+                   Field("rx_channel", 8, 6, "the input the peer's frames come in on"))
+_SYNC = [
+    ("sync_ctrl",     0x00, "rw", 29, 10 << 8 | 3 << 16 | 6 << 24,
+     "The sync block's settings. An interval out of range is refused (BAD_VALUE) while a port is on; "
+     "turning the ports off frees the servo.",
+     (Field("up", 0, 1, "the up port sends and receives frames"),
+      Field("follow", 1, 1, "the servo steers the timebase to the up port's peer (without, it only measures "
+                            "the offset and the delay)"),
+      Field("down", 2, 1, "the down port sends and receives frames"),
+      Field("interval_log2", 8, 5, "a frame every 2**interval_log2 core cycles (6 to 16)"),
+      Field("kp_shift", 16, 5, "the proportional gain is 2**-kp_shift"),
+      Field("ki_shift", 24, 5, "the integral gain is 2**-ki_shift")), ""),
+    ("sync_up_pins",   0x01, "rw", 14, 0, "The up port's output and input.", _SYNC_PORT_PINS, ""),
+    ("sync_down_pins", 0x02, "rw", 14, 1 | 1 << 8, "The down port's output and input.", _SYNC_PORT_PINS, ""),
+    ("sync_step",      0x03, "rw", 24, 64, "An offset of this many ticks or more is stepped, not steered.", (), ""),
+    ("sync_lock_threshold", 0x04, "rw", 32, 1 << 16, "Offsets under this (subticks, 2**-16 tick) count towards "
+                                                     "lock.", (), ""),
+    ("sync_lock",      0x05, "rw", 16, 8 | 4 << 8, "Lock and holdover.",
+     (Field("count", 0, 8, "locked after this many offsets in a row under sync_lock_threshold"),
+      Field("holdover", 8, 8, "holdover after this many intervals without an exchange")), ""),
+    ("sync_fixed_there", 0x06, "rw", 32, 0, "This node's transmit latency plus the up peer's receive latency, "
+                                            "subticks (signed).", (), ""),
+    ("sync_fixed_back",  0x07, "rw", 32, 0, "The up peer's transmit latency plus this node's receive latency, "
+                                            "subticks (signed).", (), ""),
+    ("sync_ratio",     0x08, "rw", 25, 1 << 23, "The fibre asymmetry: (1 + alpha) / (2 + alpha) in 2**-24 "
+                                                "(qnu.sync.asymmetry_ratio).", (), ""),
+    ("sync_status",    0x09, "ro", 32, 0, "The servo and the links.",
+     (Field("state", 0, 2, "0 free, 1 acquiring, 2 locked, 3 holdover (qnu.sync.ServoState)"),
+      Field("up_link", 4, 1, "a good frame came on the up port lately"),
+      Field("down_link", 5, 1, "a good frame came on the down port lately"),
+      Field("up_peer_status", 16, 16, "the status word of the up peer's last frame")), "sync:status"),
+    ("sync_offset_lo", 0x0A, "ro", 32, 0, "The last exchange's offset (the up peer's time less ours), subticks, "
+                                          "low word. Reading it latches the high words of the offset and the "
+                                          "delay.", (), "sync:offset_lo"),
+    ("sync_offset_hi", 0x0B, "ro", 32, 0, "... high word (signed).", (), "sync:offset_hi"),
+    ("sync_delay_lo",  0x0C, "ro", 32, 0, "The last exchange's delay from here to the up peer, subticks, low "
+                                          "word.", (), "sync:delay_lo"),
+    ("sync_delay_hi",  0x0D, "ro", 32, 0, "... high word (signed).", (), "sync:delay_hi"),
+    ("sync_rate",      0x0E, "ro", 32, 0, "The rate trim: ticks added each core cycle, in 2**-32 (signed).", (),
+     "sync:rate"),
+    ("sync_locked_for", 0x0F, "ro", 32, 0, "Core cycles since the servo locked (0 unless locked; saturates).", (),
+     "sync:locked_for"),
+    ("sync_exchanges", 0x10, "ro", 32, 0, "Exchanges the servo took.", (), "sync:count"),
+    ("sync_steps",     0x11, "ro", 32, 0, "Steps the servo made.", (), "sync:count"),
+    ("sync_bad_exchanges", 0x12, "ro", 32, 0, "Exchanges refused: a difference of 2**31 ticks or more, or a "
+                                              "negative round trip.", (), "sync:count"),
+    ("sync_exchanges_lost", 0x13, "ro", 32, 0, "Exchanges dropped: the servo was still busy with the last.", (),
+     "sync:count"),
+] + [(f"sync_{port}_{what}", 0x14 + 4 * i + j, "ro", 32, 0, doc.format(port=port), (), "sync:count")
+     for i, port in enumerate(("up", "down"))
+     for j, (what, doc) in enumerate((
+         ("frames", "Good frames received on the {port} port."),
+         ("crc_errors", "Frames on the {port} port with a wrong CRC."),
+         ("framing_errors", "Frames on the {port} port cut short by a wrong start or stop bit."),
+         ("overruns", "Good frames on the {port} port lost: the last was still unread.")))]
+
+
 MAGIC = 0x514E5531
 
 
@@ -371,6 +436,9 @@ def register_map(channels, features=Features()):
                           f"Decision table, patterns {16 * i} to {16 * i + 15}: two bits each "
                           "(0 fail, 1 psi+, 2 psi-, 3 reject; qnu.herald).", 32, 0, ())
                  for i in range(16)]
+    if features.sync:
+        regs += [Register(name, SYNC_BASE + off, access, doc, width, reset, fields, source=src)
+                 for name, off, access, width, reset, doc, fields, src in _SYNC]
     for k in range(features.outputs if features.selectable else 0):
         for suffix, off, access, width, reset, doc, fields, src in _OUTPUT:
             if suffix == "free" and not features.sequencer:

@@ -21,6 +21,7 @@ round trip, is refused (``bad``).
 Then the servo, the exchange's results in force ``UPDATE_CYCLES`` after the
 cycle it was taken in:
 
+- with ``steer`` off, the estimates only: the state stays ``FREE``;
 - for the two exchanges after a step (their times straddle it): no steering;
 - if the servo was free, or ``|offset| >= step_threshold`` ticks: a step of
   ``round(offset)`` ticks (halves up), the state ``ACQUIRING``;
@@ -53,6 +54,7 @@ RATE_LIMIT = 1 << 31
 @dataclass(frozen=True)
 class ServoSettings:
     enable: bool = True
+    steer: bool = True                  # False: estimates only (the timebase is left alone)
     interval_log2: int = 10
     kp_shift: int = 3
     ki_shift: int = 6
@@ -120,7 +122,9 @@ class ServoModel:
         self._restart = self.now + 1        # (the link counts as alive from the cycle the exchange is checked in)
         offset, delay = estimate
         step, rate, state = 0, self.rate, self.state
-        if self.settle:
+        if not s.steer:
+            state, rate = ServoState.FREE, 0
+        elif self.settle:
             self.settle -= 1
         elif self.state == ServoState.FREE or abs(offset) >= s.step_threshold << F:
             step = (offset + (1 << (F - 1))) >> F

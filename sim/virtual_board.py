@@ -196,7 +196,7 @@ class VirtualBoard:
         from qnu.regmap import Features
         return Node(channels=self.channels, samples_per_cycle=self.samples_per_cycle, clock_hz=self.clock_hz,
                     uart_divisor=self.divisor, build_id=self._build_id,
-                    features=Features(outputs=self.outputs, sequencer=True, attempts=True, herald=True))
+                    features=Features(outputs=self.outputs, sequencer=True, attempts=True, herald=True, sync=True))
 
     def start(self):
         """Open the pty and start the simulator; returns the device path."""

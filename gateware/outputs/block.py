@@ -28,7 +28,7 @@ class OutputsBlock:
 
     def add(self, m, core):
         f, n = self.features, self.samples_per_cycle
-        self.mux = m.submodules.trigger_outputs = TriggerOutputs(f.outputs, n)
+        self.mux = m.submodules.trigger_outputs = TriggerOutputs(f.outputs, n, links=f.sync)
         self.shaper = m.submodules.pulse_shaper = PulseShaper(n, self.pulse_width)
         m.d.comb += [self.shaper.pulse.eq(core.pulse), self.shaper.offset.eq(core.pulse_offset),
                      self.mux.pulse.eq(self.shaper.samples)]

@@ -21,8 +21,10 @@ class TriggerOutputs(wiring.Component):
     outputs leave in the same sample of the same word.
     """
 
-    def __init__(self, outputs, samples_per_cycle):
+    def __init__(self, outputs, samples_per_cycle, links=False):
         self.outputs, self.samples_per_cycle = outputs, samples_per_cycle
+        # a sync port's line takes an output over, whatever its source (``link_taken``)
+        self.links = links
         words = data.ArrayLayout(samples_per_cycle, outputs)
         super().__init__({
             "control":   In(data.ArrayLayout(OUTPUT_CONTROL, outputs)),
@@ -30,6 +32,7 @@ class TriggerOutputs(wiring.Component):
             "pulse":     In(samples_per_cycle),
             "herald":    In(words),
             "samples":   Out(words),
+            **({"link_taken": In(outputs), "link": In(words)} if links else {}),
         })
 
     def elaborate(self, platform):
@@ -46,4 +49,7 @@ class TriggerOutputs(wiring.Component):
                     m.d.sync += self.samples[k].eq(self.pulse)
                 with m.Case(OutputSource.HERALD):
                     m.d.sync += self.samples[k].eq(self.herald[k])
+            if self.links:
+                with m.If(self.link_taken[k]):      # (over whatever the source says)
+                    m.d.sync += self.samples[k].eq(self.link[k])
         return m

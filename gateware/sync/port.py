@@ -32,6 +32,7 @@ class SyncPort(wiring.Component):
         self.rx = PeerRx(samples_per_cycle=samples_per_cycle, bit_ticks=bit_ticks)
         super().__init__({
             "now":           In(TIME_WIDTH),
+            "rx_now":        In(TIME_WIDTH),        # the time of ``rx_samples``'s first sample
             "enable":        In(1),
             "interval_log2": In(5),
             "status":        In(15),
@@ -50,7 +51,7 @@ class SyncPort(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         tx, rx = m.submodules.tx, m.submodules.rx = self.tx, self.rx
-        m.d.comb += [tx.now.eq(self.now), rx.now.eq(self.now), rx.samples.eq(self.rx_samples),
+        m.d.comb += [tx.now.eq(self.now), rx.now.eq(self.rx_now), rx.samples.eq(self.rx_samples),
                      self.tx_samples.eq(tx.samples), rx.received.ready.eq(1),
                      self.crc_error_inc.eq(rx.crc_error_inc), self.framing_error_inc.eq(rx.framing_error_inc),
                      self.overrun_inc.eq(rx.overrun_inc)]

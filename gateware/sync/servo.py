@@ -13,6 +13,7 @@ __all__ = ["SyncServo", "SERVO_CONFIG", "EXCHANGE", "UPDATE_CYCLES"]
 #: the servo's settings (docs/sync.md; register fields: qnu.regmap)
 SERVO_CONFIG = data.StructLayout({
     "enable":             1,
+    "steer":              1,            # 0: estimates only
     "interval_log2":      5,
     "kp_shift":           5,
     "ki_shift":           5,
@@ -141,7 +142,9 @@ class SyncServo(wiring.Component):
         with m.If((stage == _DECIDE) & ok):
             m.d.sync += [new_step.eq(0), new_stepped.eq(0), new_rate.eq(rate), new_state.eq(state),
                          new_offset.eq(offset), new_delay.eq(there)]
-            with m.If(settle != 0):
+            with m.If(~cfg.steer):
+                m.d.sync += [new_rate.eq(0), new_state.eq(ServoState.FREE)]
+            with m.Elif(settle != 0):
                 m.d.sync += settle.eq(settle - 1)
             with m.Elif((state == ServoState.FREE) | (magnitude >= (cfg.step_threshold << F))):
                 m.d.sync += [new_step.eq((offset + (1 << (F - 1))) >> F), new_stepped.eq(1), settle.eq(SETTLE_EXCHANGES),

@@ -14,7 +14,7 @@ from qnu.sync import ServoState, SUBTICK_BITS as F
 N, BIT_TICKS = 4, 2
 CABLE_TICKS = 173           # each way
 DRIFT_EVERY = 997           # the follower's timebase gains a tick this often: 251 ppm fast
-SETTINGS = dict(enable=1, interval_log2=8, kp_shift=2, ki_shift=4, step_threshold=32, lock_threshold=2 << F,
+SETTINGS = dict(enable=1, steer=1, interval_log2=8, kp_shift=2, ki_shift=4, step_threshold=32, lock_threshold=2 << F,
                 lock_count=4, holdover_intervals=4, fixed_there=0, fixed_back=0, ratio=1 << 23)
 
 
@@ -30,6 +30,7 @@ class Pair:
         m.submodules += [self.leader_tb, self.follower_tb, self.leader, self.follower, self.servo]
         self.drift = Signal()
         m.d.comb += [self.leader.now.eq(self.leader_tb.time), self.follower.now.eq(self.follower_tb.time),
+                     self.leader.rx_now.eq(self.leader_tb.time), self.follower.rx_now.eq(self.follower_tb.time),
                      self.servo.exchanges.valid.eq(self.follower.exchanges.valid),
                      self.servo.exchanges.payload.eq(self.follower.exchanges.payload),
                      self.follower.exchanges.ready.eq(self.servo.exchanges.ready),

@@ -59,7 +59,7 @@ def run(settings, follower, cycles, *, disable=None):
             enable = settings.enable and not (disable and disable[0] <= c < disable[1])
             s = dataclasses.replace(settings, enable=enable)
             model.settings = s
-            for name in ("enable", "interval_log2", "kp_shift", "ki_shift", "step_threshold", "lock_threshold",
+            for name in ("enable", "steer", "interval_log2", "kp_shift", "ki_shift", "step_threshold", "lock_threshold",
                          "lock_count", "holdover_intervals", "fixed_there", "fixed_back", "ratio"):
                 ctx.set(getattr(dut.config, name), int(getattr(s, name)))
             offer = follower.offer(c)
@@ -98,7 +98,7 @@ def test_the_gateware_and_the_model_agree_on_the_update_latency():
     assert GATEWARE_UPDATE_CYCLES == UPDATE_CYCLES
 
 
-@pytest.mark.parametrize("case", ["symmetric", "asymmetric", "garbage", "holdover", "disabled"])
+@pytest.mark.parametrize("case", ["symmetric", "asymmetric", "garbage", "holdover", "disabled", "estimates"])
 def test_the_servo_steers_as_the_model_does_cycle_by_cycle(case):
     rng = random.Random(f"servo {case}")
     interval_log2 = 6
@@ -116,11 +116,16 @@ def test_the_servo_steers_as_the_model_does_cycle_by_cycle(case):
         kwargs.update(gap_at=14)
     if case == "disabled":
         disable = (600, 900)
+    if case == "estimates":
+        settings = dataclasses.replace(settings, steer=False)
     follower = Follower(rng, **kwargs)
     got, want, counts, model = run(settings, follower, 40 * 70 + 12 * 64 + 400, disable=disable)
     assert first_difference(got, want) is None
     assert (counts["step"], counts["bad"], counts["exchange"]) == (model.steps, model.bad, model.exchanges)
     states = {w[1] for w in want}
+    if case == "estimates":
+        assert states == {ServoState.FREE} and model.exchanges > 10 and not any(w[0] for w in want)
+        return
     assert ServoState.LOCKED in states or case == "garbage"
     if case == "holdover":
         assert ServoState.HOLDOVER in states

@@ -3,7 +3,7 @@ checks, and their wiring to the core (channel settings, time commands, the
 pulse period), as :class:`~qnu.gateware.outputs.block.OutputsBlock` is for
 the outputs."""
 
-from amaranth.hdl import Signal, Cat
+from amaranth.hdl import Mux, Signal, Cat
 
 from .event import TIME_WIDTH
 from .timebase import MIN_PERIOD
@@ -46,7 +46,8 @@ class TimingBlock:
         resets = {"pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32}
         return sources, counted, validators, resets
 
-    def connect(self, m, bank):
+    def connect(self, m, bank, steer=None):
+        """... ``steer``: ticks a servo adds to the time this cycle (with a host's step, if any)."""
         core = self.core
         with m.If(bank.read_strobe("time_lo")):
             m.d.sync += self.time_hi.eq(core.now[32:])
@@ -68,3 +69,7 @@ class TimingBlock:
             core.adjust.payload.eq(time_arg),
             core.pulse_period.eq(Cat(bank.value("pulse_period_lo"), bank.value("pulse_period_hi"))),
         ]
+        if steer is not None:
+            host = strobe & (command == 2)
+            m.d.comb += [core.adjust.valid.eq(host | (steer != 0)),
+                         core.adjust.payload.eq(Mux(host, time_arg, 0) + steer)]
