@@ -67,3 +67,26 @@ def test_bad_sync_settings_are_refused_before_anything_is_written():
             with pytest.raises(SyncRefused):
                 dev.sync.configure(**kwargs)
         assert dev.regs["sync_ctrl"] == before
+
+
+def test_qnu_sync_calibrate_finds_no_latency_on_the_virtual_board_and_status_reports(capsys):
+    """The virtual board's PHYs add nothing: less the cables, both paths measure 0 ps."""
+    from qnu.host.cli import main
+    from qnu.host.cli_sync import calibrate_latencies
+    with looped_board() as board:
+        with Device(board.path, timeout=5) as dev:
+            before = dev.regs.read("sync_ctrl", "sync_up_pins", "sync_down_pins")
+            assert calibrate_latencies(dev, (1, 0), (0, 1), (UP_TO_DOWN_PS, DOWN_TO_UP_PS)) == (0.0, 0.0)
+            assert dev.regs.read("sync_ctrl", "sync_up_pins", "sync_down_pins") == before
+        main(["sync", "calibrate", "--port", board.path, "--up", "1:0", "--down", "0:1",
+              "--cables", "12.5ns,5ns"])
+        assert "--fixed-there-ps and --fixed-back-ps 0.0" in capsys.readouterr().out
+        main(["sync", "start", "--port", board.path, "--up", "1:0", "--down", "0:1"])
+        wait_for(lambda: "delay          8,750.0 ps" in _status(main, board, capsys))
+        assert "state          free" in _status(main, board, capsys)
+        main(["sync", "stop", "--port", board.path])
+
+
+def _status(main, board, capsys):
+    main(["sync", "status", "--port", board.path])
+    return capsys.readouterr().out

@@ -1,0 +1,137 @@
+"""``qnu sync``: node-to-node sync from the command line (docs/sync.md).
+
+    qnu sync start --port P --up 1:0 --follow       # follow the peer on output 1 / input 0
+    qnu sync status --port P
+    qnu sync calibrate --port P --up 1:0 --down 0:1 --cables 12.5ns,5ns
+"""
+
+import sys
+import time
+
+from .cli_device import _add_port_options, _open
+
+__all__ = ["SUBCOMMANDS", "parse_pins", "calibrate_latencies"]
+
+
+def parse_pins(text):
+    """``OUTPUT:INPUT`` -> (output, input)."""
+    try:
+        output, channel = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise ValueError(f"a port is OUTPUT:INPUT (trigger output, tagger input), not {text!r}") from None
+    return output, channel
+
+
+def _print_status(s):
+    print(f"state          {s.state.name.lower()}" + (f" for {s.locked_for_s:.6f} s" if s.locked_for_s else ""))
+    print(f"links          up {'up' if s.up_link else 'down'}, down {'up' if s.down_link else 'down'}; "
+          f"up peer {s.peer_state.name.lower()}")
+    print(f"offset         {s.offset_ps:,.1f} ps (the up peer's time less ours)")
+    print(f"delay          {s.delay_ps:,.1f} ps (from here to the up peer)")
+    print(f"rate trim      {s.rate_ppb:+,.3f} ppb")
+    print("counters       " + ", ".join(f"{name} {n}" for name, n in s.counts.items()))
+
+
+def status(args):
+    with _open(args) as dev:
+        _print_status(dev.sync.status())
+
+
+def start(args):
+    try:
+        up = parse_pins(args.up) if args.up else None
+        down = parse_pins(args.down) if args.down else None
+    except ValueError as e:
+        sys.exit(f"qnu sync start: error: {e}")
+    with _open(args) as dev:
+        dev.sync.configure(up=up, down=down, follow=args.follow, interval_log2=args.interval_log2,
+                           fixed_there_ps=args.fixed_there_ps, fixed_back_ps=args.fixed_back_ps, alpha=args.alpha)
+        print(f"sync on: up {args.up or 'off'}{' (following)' if args.follow else ''}, down {args.down or 'off'}")
+
+
+def stop(args):
+    with _open(args) as dev:
+        dev.sync.disable()
+        print("sync off: both ports off, the timebase runs free")
+
+
+def calibrate_latencies(dev, up, down, cables_ps, *, exchanges=8, timeout_s=30.0):
+    """The node's transmit-plus-receive latency on each path of a self-loop (ps):
+    its down port cabled to its up port both ways, cables of known delay. The
+    servo measures (estimates only) ``t2 - t1`` (up output, cable 0, down
+    input) and ``t4 - t3`` (down output, cable 1, up input); less its cable,
+    each is one output's and one input's latency. The sync settings come back."""
+    saved = dev.regs.read("sync_ctrl", "sync_up_pins", "sync_down_pins", "sync_fixed_there", "sync_fixed_back",
+                          "sync_ratio")
+    try:
+        dev.sync.configure(up=up, down=down, interval_log2=8)
+        start_count = dev.sync.counts()["exchanges"]
+        deadline = time.monotonic() + timeout_s
+        while dev.sync.counts()["exchanges"] < start_count + exchanges:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no exchanges: is each port's output cabled to the other's input?")
+            time.sleep(0.05)
+        s = dev.sync.status()
+    finally:
+        dev.regs.write({"sync_ctrl": saved["sync_ctrl"] & ~0b111})
+        dev.regs.write({name: value for name, value in saved.items() if name != "sync_ctrl"})
+        dev.regs.write({"sync_ctrl": saved["sync_ctrl"]})
+    there, back = s.delay_ps + s.offset_ps, s.delay_ps - s.offset_ps      # t2 - t1, t4 - t3
+    return there - cables_ps[0], back - cables_ps[1]
+
+
+def calibrate(args):
+    from qnu.sim.sources import parse_time
+    try:
+        up, down = parse_pins(args.up), parse_pins(args.down)
+        cables = [parse_time(text) for text in args.cables.split(",")]
+        if len(cables) != 2:
+            raise ValueError("--cables is UP_TO_DOWN,DOWN_TO_UP (two delays)")
+    except ValueError as e:
+        sys.exit(f"qnu sync calibrate: error: {e}")
+    with _open(args) as dev:
+        try:
+            there, back = calibrate_latencies(dev, up, down, cables)
+        except TimeoutError as e:
+            sys.exit(f"qnu sync calibrate: error: {e}")
+    print(f"output {up[0]} -> input {down[1]}: {there:,.1f} ps of node latency (transmit + receive)")
+    print(f"output {down[0]} -> input {up[1]}: {back:,.1f} ps")
+    print("for a link between two boards like this one: --fixed-there-ps and --fixed-back-ps "
+          f"{(there + back) / 2:,.1f} (each a transmit and a receive latency)")
+
+
+def add_sync(sub):
+    p = sub.add_parser("sync", help="node-to-node sync: the peer link's ports and the servo (docs/sync.md)")
+    ssub = p.add_subparsers(dest="sync_command", metavar="ACTION")
+    ssub.required = True
+    s = ssub.add_parser("status", help="the servo's state, offset, delay and rate trim, and the counters")
+    _add_port_options(s)
+    s.set_defaults(func=status)
+    s = ssub.add_parser("start", help="turn the ports on (and follow the up port's peer)")
+    _add_port_options(s)
+    s.add_argument("--up", metavar="OUT:IN", help="the up port (towards the leader)")
+    s.add_argument("--down", metavar="OUT:IN", help="the down port (towards followers)")
+    s.add_argument("--follow", action="store_true", help="steer the timebase to the up port's peer")
+    s.add_argument("--interval-log2", type=int, default=10, help="a frame every 2**N core cycles (default 10)")
+    s.add_argument("--fixed-there-ps", type=float, default=0.0, help="our transmit + the peer's receive latency")
+    s.add_argument("--fixed-back-ps", type=float, default=0.0, help="the peer's transmit + our receive latency")
+    s.add_argument("--alpha", type=float, default=0.0, help="the fibre's asymmetry (White Rabbit's alpha)")
+    s.set_defaults(func=start)
+    s = ssub.add_parser("stop", help="both ports off; the timebase runs free")
+    _add_port_options(s)
+    s.set_defaults(func=stop)
+    s = ssub.add_parser("calibrate", help="measure the node's transmit + receive latency on a self-loop",
+                        description="Cable the down port's output to the up port's input and the up port's "
+                                    "output to the down port's input, with cables of known delay. The node "
+                                    "measures both paths with the two-way exchange; less the cables, each is "
+                                    "an output's and an input's latency: the fixed latencies of a link "
+                                    "between two such boards. The sync settings are restored afterwards.")
+    _add_port_options(s)
+    s.add_argument("--up", metavar="OUT:IN", required=True)
+    s.add_argument("--down", metavar="OUT:IN", required=True)
+    s.add_argument("--cables", required=True, metavar="UP_TO_DOWN,DOWN_TO_UP",
+                   help="the two cables' delays, e.g. 12.5ns,5ns")
+    s.set_defaults(func=calibrate)
+
+
+SUBCOMMANDS = [add_sync]
