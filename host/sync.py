@@ -13,7 +13,7 @@ with ``follow``.
 
 from dataclasses import dataclass
 
-from qnu.sync import (ServoState, SUBTICK_BITS, RATE_BITS, RATIO_BITS, INTERVAL_LOG2_RANGE, asymmetry_ratio)
+from qnu.sync import ServoState, SUBTICK_BITS, RATE_BITS, INTERVAL_LOG2_RANGE, asymmetry_ratio
 
 from .errors import QnuError
 
@@ -92,7 +92,7 @@ class Sync:
         if not 1 <= step < 1 << 24:
             raise SyncRefused(f"step_threshold_ps is 1 to {(1 << 24) - 1} ticks of {bin_ps:g} ps, not {step} ticks")
         if not 1 <= lock < 1 << 32:
-            raise SyncRefused(f"lock_threshold_ps must be a positive part of a tick to 65535 ticks")
+            raise SyncRefused("lock_threshold_ps must be a positive part of a tick to 65535 ticks")
         fixed = {}
         for name, ps in (("there", fixed_there_ps), ("back", fixed_back_ps)):
             value = round(ps / bin_ps * (1 << SUBTICK_BITS))

@@ -4,7 +4,7 @@ registers, and their wiring to the timebase, the inputs and the outputs."""
 
 from amaranth.hdl import Signal, Cat, Mux, Const, signed
 
-from qnu.sync import ServoState, SUBTICK_BITS
+from qnu.sync import ServoState
 from .port import SyncPort
 from .servo import SyncServo
 

@@ -1,7 +1,7 @@
 """The sync servo: the offset and delay of each two-way exchange, and the
 steps and rate trim that steer the timebase to the peer's time."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat, Const, signed
+from amaranth.hdl import Module, Signal, Mux, signed
 from amaranth.lib import data, wiring, stream
 from amaranth.lib.wiring import In, Out
 
