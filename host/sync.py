@@ -88,7 +88,8 @@ class Sync:
             pins[f"sync_{name}_pins"] = output | channel << 8
         bin_ps = float(clock.bin_ps)
         step = 64 if step_threshold_ps is None else round(step_threshold_ps / bin_ps)
-        lock = 1 << SUBTICK_BITS if lock_threshold_ps is None else round(lock_threshold_ps / bin_ps * (1 << SUBTICK_BITS))
+        lock = 1 << SUBTICK_BITS if lock_threshold_ps is None else \
+            round(lock_threshold_ps / bin_ps * (1 << SUBTICK_BITS))
         if not 1 <= step < 1 << 24:
             raise SyncRefused(f"step_threshold_ps is 1 to {(1 << 24) - 1} ticks of {bin_ps:g} ps, not {step} ticks")
         if not 1 <= lock < 1 << 32:

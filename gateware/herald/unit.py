@@ -299,7 +299,8 @@ class HeraldUnit(wiring.Component):
             with m.If(closing):
                 m.d.sync += [row_heralds.eq(heralds.word_select((pattern | hits)[low:], 1 << low)),
                              row_minus.eq(minus.word_select((pattern | hits)[low:], 1 << low))]
-            heralded, minused = row_heralds.bit_select(final.pattern[:low], 1), row_minus.bit_select(final.pattern[:low], 1)
+            heralded = row_heralds.bit_select(final.pattern[:low], 1)
+            minused = row_minus.bit_select(final.pattern[:low], 1)
         else:
             heralded, minused = heralds.bit_select(final.pattern, 1), minus.bit_select(final.pattern, 1)
         success = decided & Mux(final.multi, multi_heralds, heralded)

@@ -9,7 +9,8 @@ from amaranth.lib.crc import Processor
 from amaranth.lib.crc.catalog import CRC16_CCITT_FALSE
 from amaranth.lib.wiring import In, Out
 
-from qnu.sync import Message, encode_frame, MESSAGE_FIELDS, MESSAGE_BYTES, FRAME_BYTES, SYMBOL_BITS, FRAME_BITS, IDLE_BITS
+from qnu.sync import (Message, encode_frame, MESSAGE_FIELDS, MESSAGE_BYTES, FRAME_BYTES, SYMBOL_BITS, FRAME_BITS,
+                      IDLE_BITS)
 from ..timing.event import TIME_WIDTH
 
 __all__ = ["PeerTx", "PeerRx", "MESSAGE", "RECEIVED", "TX_CRC_CYCLES"]

@@ -147,7 +147,8 @@ class SyncServo(wiring.Component):
             with m.Elif(settle != 0):
                 m.d.sync += settle.eq(settle - 1)
             with m.Elif((state == ServoState.FREE) | (magnitude >= (cfg.step_threshold << F))):
-                m.d.sync += [new_step.eq((offset + (1 << (F - 1))) >> F), new_stepped.eq(1), settle.eq(SETTLE_EXCHANGES),
+                m.d.sync += [new_step.eq((offset + (1 << (F - 1))) >> F), new_stepped.eq(1),
+                             settle.eq(SETTLE_EXCHANGES),
                              good.eq(0), new_state.eq(ServoState.ACQUIRING)]
                 with m.If(state == ServoState.FREE):
                     m.d.sync += [integ.eq(0), new_rate.eq(0)]
