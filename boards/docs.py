@@ -195,15 +195,18 @@ def render():
         "sync 61.7 / 50 MHz, SCLK 258.9 / 200 MHz (seed 1), 59 041 LUT4 (71 %), 19 067 FF, 17 block "
         "RAMs, herald latency 2 cycles. The ULX3S (speed 6) "
         "needs three things the OrangeCrab does not: fixed herald channels (`herald_fixed`: no channel "
-        "multiplexer in front of each detector's dead-time logic), the decision registered before the "
-        "pulses (`herald_decision_stage`: herald latency 3 cycles, 60 ns, not 2), and the herald records "
-        "handed to the event framer through a register (the framer's ready reached the record queue's "
-        "pointers). With them `x2` (8 channels) reaches sync 50.3 / 50 MHz, SCLK 202.4 / 200 MHz (seed "
-        "4), 57 504 LUT4 (69 %), 16 593 FF, 17 block RAMs; `ddr` (16 channels) sync 51.9 / 50 MHz, SCLK "
-        "226.4 / 200 MHz (seed 1), 63 788 LUT4 (76 %), 21 767 FF, 18 block RAMs. The `x2` margin is "
-        "thin (0.5 %): a change to the gateware can need another seed (`qnu build --seeds N`). Without "
-        "the decision stage the best `x2` seed reached 49.8 MHz; its path was the final pattern through "
-        "the 256-entry table to the 16-sample output words, two thirds of it routing.",
+        "multiplexer in front of each detector's dead-time logic), the decision table looked up in two "
+        "halves (`herald_split_table`: the table's row, by the pattern's high half, is registered in the "
+        "window's closing cycle, so the decision's path is a 16:1 multiplexer, not 256:1; herald "
+        "latency 2 cycles, 40 ns, as on the other boards), and the herald records handed to the event "
+        "framer through a register (the framer's ready reached the record queue's pointers). With them "
+        "`x2` (8 channels) reaches sync 55.1 / 50 MHz, SCLK 232.5 / 200 MHz (seed 4), 58 540 LUT4 "
+        "(70 %), 16 623 FF, 17 block RAMs; `ddr` (16 channels) sync 51.5 / 50 MHz, SCLK 236.9 / 200 MHz "
+        "(seed 1), 64 336 LUT4 (77 %), 21 797 FF, 18 block RAMs. With the whole 256:1 table in the "
+        "decision's cycle the best `x2` seed had reached 49.8 MHz and `ddr` 44.1 MHz (the path from the "
+        "final pattern through the table to the 16-sample output words, two thirds of it routing); "
+        "with the decision registered before the pulses (`herald_decision_stage`, a cycle more of "
+        "latency) `x2` reached 50.3 MHz.",
         "",
         "## The geared front ends: status and latency",
         "",

@@ -42,8 +42,9 @@ BOARD = Board(
     # 32-bit pulse-phase logic: periods up to 10 s (ULX3S) or 44 s (OrangeCrab),
     # and a shorter critical path than 64 bits
     # the herald unit, its detectors on inputs 0-3 and its reference on input 4, its decision
-    # registered before its pulses: 3 cycles of herald latency (docs/herald.md)
-    node_args={"period_width": 32, "herald_decision_stage": True},
+    # table looked up in two halves (the row in the window's closing cycle): herald latency
+    # 2 cycles, as on the other boards (docs/herald.md)
+    node_args={"period_width": 32, "herald_split_table": True},
     node_features={"herald": True, "herald_fixed": True},
     leds=(("led", 0), ("led", 1), ("led", 2)),
     programmer="ulx3s",
