@@ -13,7 +13,7 @@ with ``follow``.
 
 from dataclasses import dataclass
 
-from qnu.sync import ServoState, SUBTICK_BITS, RATE_BITS, INTERVAL_LOG2_RANGE, asymmetry_ratio
+from qnu.sync import ServoState, SUBTICK_BITS, RATE_BITS, INTERVAL_LOG2_RANGE, asymmetry_ratio, to_signed
 
 from .errors import QnuError
 
@@ -128,15 +128,10 @@ class Sync:
         n = dev.clock.samples_per_cycle
         return SyncStatus(
             state=ServoState(status & 3),
-            offset_ps=_signed(offset_hi << 32 | offset_lo, 64) * sub,
-            delay_ps=_signed(delay_hi << 32 | delay_lo, 64) * sub,
-            rate_ppb=_signed(rate, 32) / (1 << RATE_BITS) / n * 1e9,
+            offset_ps=to_signed(offset_hi << 32 | offset_lo, 64) * sub,
+            delay_ps=to_signed(delay_hi << 32 | delay_lo, 64) * sub,
+            rate_ppb=to_signed(rate, 32) / (1 << RATE_BITS) / n * 1e9,
             locked_for_s=locked_for / dev.clock.clock_hz,
             up_link=bool(status >> 4 & 1), down_link=bool(status >> 5 & 1),
             peer_state=ServoState(status >> 17 & 3),
             counts=self.counts())
-
-
-def _signed(value, bits):
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value

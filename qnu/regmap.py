@@ -410,6 +410,12 @@ _SYNC = [
 MAGIC = 0x514E5531
 
 
+def _block(base, table):
+    """The registers of a feature block's table, at ``base`` + each one's offset."""
+    return [Register(name, base + off, access, doc, width, reset, fields, source=src)
+            for name, off, access, width, reset, doc, fields, src in table]
+
+
 def register_map(channels, features=Features()):
     """The register map of a node with ``channels`` tagging channels and ``features``."""
     if not 1 <= channels <= 64:
@@ -421,24 +427,20 @@ def register_map(channels, features=Features()):
             regs.append(Register(f"ch{c}_{suffix}", CHANNEL_BASE + c * CHANNEL_STRIDE + off, access,
                                  doc, width, reset, fields, channel=c, source=src))
     if features.sequencer:
-        regs += [Register(name, SEQUENCER_BASE + off, access, doc, width, reset, fields, source=src)
-                 for name, off, access, width, reset, doc, fields, src in _SEQUENCER]
+        regs += _block(SEQUENCER_BASE, _SEQUENCER)
     if features.attempts:
-        regs += [Register(name, ATTEMPTS_BASE + off, access, doc, width, reset, fields, source=src)
-                 for name, off, access, width, reset, doc, fields, src in _ATTEMPTS]
+        regs += _block(ATTEMPTS_BASE, _ATTEMPTS)
         for i in range(PATTERN_ENTRIES):
             regs += [Register(f"att_pat{i}_{suffix}", PATTERN_BASE + 2 * i + off, access, doc, width, reset, fields)
                      for suffix, off, access, width, reset, doc, fields in _PATTERN]
     if features.herald:
-        regs += [Register(name, HERALD_BASE + off, access, doc, width, reset, fields, source=src)
-                 for name, off, access, width, reset, doc, fields, src in _HERALD]
+        regs += _block(HERALD_BASE, _HERALD)
         regs += [Register(f"her_table{i}", HERALD_TABLE_BASE + i, "rw",
                           f"Decision table, patterns {16 * i} to {16 * i + 15}: two bits each "
                           "(0 fail, 1 psi+, 2 psi-, 3 reject; qnu.herald).", 32, 0, ())
                  for i in range(16)]
     if features.sync:
-        regs += [Register(name, SYNC_BASE + off, access, doc, width, reset, fields, source=src)
-                 for name, off, access, width, reset, doc, fields, src in _SYNC]
+        regs += _block(SYNC_BASE, _SYNC)
     for k in range(features.outputs if features.selectable else 0):
         for suffix, off, access, width, reset, doc, fields, src in _OUTPUT:
             if suffix == "free" and not features.sequencer:

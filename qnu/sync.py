@@ -28,7 +28,7 @@ from enum import IntEnum
 __all__ = ["MessageKind", "Message", "MESSAGE_FIELDS", "MESSAGE_BYTES", "FRAME_BYTES", "SYMBOL_BITS",
            "FRAME_BITS", "IDLE_BITS", "crc16", "encode_frame", "decode_frame", "frame_line_bits",
            "line_samples", "FrameError", "decode_line", "SUBTICK_BITS", "RATE_BITS", "RATIO_BITS",
-           "SYMMETRIC_RATIO", "INTERVAL_LOG2_RANGE", "ServoState", "asymmetry_ratio"]
+           "SYMMETRIC_RATIO", "INTERVAL_LOG2_RANGE", "ServoState", "asymmetry_ratio", "to_signed"]
 
 
 class MessageKind(IntEnum):
@@ -177,6 +177,12 @@ class ServoState(IntEnum):
     ACQUIRING = 1       # steering, not yet within the lock threshold for long enough
     LOCKED = 2
     HOLDOVER = 3        # the link went quiet: the last rate trim is kept
+
+
+def to_signed(value, bits):
+    """``value``'s low ``bits`` bits read as a two's complement number."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def asymmetry_ratio(alpha):

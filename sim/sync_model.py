@@ -40,7 +40,7 @@ adjustment for that cycle. ``>>`` is an arithmetic (floor) shift.
 
 from dataclasses import dataclass, field
 
-from qnu.sync import SUBTICK_BITS, RATE_BITS, RATIO_BITS, SYMMETRIC_RATIO, ServoState
+from qnu.sync import SUBTICK_BITS, RATE_BITS, RATIO_BITS, SYMMETRIC_RATIO, ServoState, to_signed
 
 __all__ = ["ServoSettings", "ServoModel", "UPDATE_CYCLES", "exchange_estimates"]
 
@@ -67,14 +67,9 @@ class ServoSettings:
     ratio: int = SYMMETRIC_RATIO
 
 
-def _signed(value, bits):
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
 def exchange_estimates(t1, t2, t3, t4, s):
     """(offset, there-delay) in subticks, or None if the exchange is refused."""
-    a, b = _signed(t2 - t1, 64), _signed(t4 - t3, 64)
+    a, b = to_signed(t2 - t1, 64), to_signed(t4 - t3, 64)
     if not (-(1 << 31) < a < 1 << 31 and -(1 << 31) < b < 1 << 31) or a + b < 0:
         return None
     fibre = ((a + b) << F) - s.fixed_there - s.fixed_back
