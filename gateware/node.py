@@ -86,7 +86,7 @@ class Node(wiring.Component):
                  rx_buffer_depth=RX_BUFFER, key_width=32, merger="tree", period_width=TIME_WIDTH,
                  fast_steps=True, late_stamps=False, features=Features(outputs=4, sequencer=True, attempts=True),
                  queue_depth=512, pulse_width=None, herald_decision_stage=False, herald_split_table=False,
-                 sync_bit_ticks=4):
+                 sync_bit_ticks=4, probe=False, register_resets=None):
         if channels > wire.WIRE_CHANNELS:
             raise ValueError(f"a node carries at most {wire.WIRE_CHANNELS} channels on the wire")
         self.channels = channels
@@ -98,6 +98,11 @@ class Node(wiring.Component):
         self.build_id = build_id
         self.features = features
         self.regmap = register_map(channels, features)
+        # rw registers' values out of reset, by name: a node that boots configured (a simulation's)
+        self.register_resets = dict(register_resets or {})
+        for name in self.register_resets:
+            if name not in self.regmap or self.regmap[name].access != "rw":
+                raise ValueError(f"register_resets: {name} is not a read-write register of this node")
         self.identify = wire.IdentifyInfo(wire.MAGIC, wire.PROTOCOL_VERSION, build_id, channels,
                                           samples_per_cycle, clock_hz)
         # flush a streaming frame after about two byte times without events
@@ -128,6 +133,9 @@ class Node(wiring.Component):
             "pulse_offset": Out(range(samples_per_cycle)),
             # the board's front end, for the phy_status register
             "phy_status": In(PHY_STATUS, init={"inputs_running": 1, "outputs_running": 1}),
+            # a simulation's view of the time (no board has it): the timebase's time of this cycle
+            # and the sync servo's fraction of a tick below it (2**-32 ticks) and its state
+            **({"probe_now": Out(TIME_WIDTH), "probe_fraction": Out(32), "probe_state": Out(2)} if probe else {}),
         })
 
     def elaborate(self, platform):
@@ -203,7 +211,7 @@ class Node(wiring.Component):
             sources.update(sync_sources)
             counted.update(sync_counted)
         bank = m.submodules.registers = RegisterBank(
-            self.regmap, sources, validators=validators, resets=resets,
+            self.regmap, sources, validators=validators, resets={**resets, **self.register_resets},
             counters=list(counted),
             # once per frame, per UART byte (10 bit times of at least 2 cycles) or per resync
             # (a peer link's framing errors can come every few cycles on a noisy line)
@@ -222,6 +230,10 @@ class Node(wiring.Component):
             bank.write_data.eq(engine.reg_write_data),
         ]
         timing.connect(m, bank, steer=self.sync.connect(m, bank, core) if self.sync else None)
+        if "probe_now" in self.signature.members:
+            if self.sync:
+                m.d.comb += [self.probe_fraction.eq(self.sync.servo.fraction), self.probe_state.eq(self.sync.servo.state)]
+            m.d.comb += self.probe_now.eq(core.now)
         if self.herald:
             self.herald.connect(m, bank)
         if self.sync:

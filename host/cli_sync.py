@@ -3,6 +3,7 @@
     qnu sync start --port P --up 1:0 --follow       # follow the peer on output 1 / input 0
     qnu sync status --port P
     qnu sync calibrate --port P --up 1:0 --down 0:1 --cables 12.5ns,5ns
+    qnu sync sim --nodes 3 --ppm 0,+50,-80 --length 5m,2km --seconds 300us --output DIR
 """
 
 import sys
@@ -100,6 +101,74 @@ def calibrate(args):
           f"{(there + back) / 2:,.1f} (each a transmit and a receive latency)")
 
 
+def parse_length(text):
+    """'5m', '2km', '1.5 km' -> metres."""
+    t = text.strip().lower().replace(" ", "")
+    for unit, scale in (("km", 1000.0), ("m", 1.0)):
+        if t.endswith(unit):
+            try:
+                return float(t[:-len(unit)]) * scale
+            except ValueError:
+                break
+    raise ValueError(f"a length is a number with m or km (5m, 2km), not {text!r}")
+
+
+def sim_config(args):
+    """The SyncSimConfig of ``qnu sync sim``'s arguments (ValueError when they do not fit)."""
+    from qnu.sim.sources import parse_time
+    from qnu.sim.sync_cosim import SyncSimConfig
+    ppm = tuple(float(x) for x in args.ppm.split(",")) if args.ppm else (0.0,) * args.nodes
+    if len(ppm) != args.nodes:
+        raise ValueError(f"--ppm gives {len(ppm)} offsets for {args.nodes} nodes")
+    lengths = tuple(parse_length(x) for x in args.length.split(","))
+    if len(lengths) == 1:
+        lengths *= args.nodes - 1
+    pull = ()
+    if args.pull:
+        link, start, end = args.pull.split(":")
+        pull = (int(link), parse_time(start) * 1e-12, parse_time(end) * 1e-12)
+    return SyncSimConfig(ppm=ppm, lengths_m=lengths, alpha=args.alpha, seconds=parse_time(args.seconds) * 1e-12,
+                         seed=args.seed, interval_log2=args.interval_log2, pull=pull)
+
+
+def simulate(args):
+    import json
+    from pathlib import Path
+    from tqdm import tqdm
+    from qnu.sim import sync_plots
+    from qnu.sim.sync_cosim import run_sync_sim
+    try:
+        cfg = sim_config(args)
+    except ValueError as e:
+        sys.exit(f"qnu sync sim: error: {e}")
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=100, desc="sync sim", unit="%", disable=args.quiet) as bar:
+        def progress(fraction):
+            bar.update(round(fraction * 100) - bar.n)
+        results = run_sync_sim(cfg, progress=progress)
+    sync_plots.time_error(results["followers"], out / "time_error.png")
+    sync_plots.tdev(results["followers"], out / "tdev.png")
+    for f in results["followers"]:
+        f.pop("series")
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(summary(results))
+    print(f"wrote {out / 'results.json'}, {out / 'time_error.png'}, {out / 'tdev.png'}")
+
+
+def summary(results):
+    """A table of the followers' figures."""
+    fmt = lambda v, spec: "-" if v is None else format(v, spec)
+    lines = [f"{'node':>4} {'ppm':>6} {'lock (us)':>10} {'err mean':>9} {'err rms':>8} {'pps mean':>9} "
+             f"{'pps rms':>8}  (ps)"]
+    for f in results["followers"]:
+        lock = None if f["lock_time_s"] is None else f["lock_time_s"] * 1e6
+        lines.append(f"{f['node']:>4} {f['ppm']:>+6g} {fmt(lock, '10.1f')} {fmt(f['time_error_mean_ps'], '9.0f')} "
+                     f"{fmt(f['time_error_rms_ps'], '8.0f')} {fmt(f['pps_error_mean_ps'], '9.0f')} "
+                     f"{fmt(f['pps_error_rms_ps'], '8.0f')}")
+    return "\n".join(lines)
+
+
 def add_sync(sub):
     p = sub.add_parser("sync", help="node-to-node sync: the peer link's ports and the servo (docs/sync.md)")
     ssub = p.add_subparsers(dest="sync_command", metavar="ACTION")
@@ -132,6 +201,21 @@ def add_sync(sub):
     s.add_argument("--cables", required=True, metavar="UP_TO_DOWN,DOWN_TO_UP",
                    help="the two cables' delays, e.g. 12.5ns,5ns")
     s.set_defaults(func=calibrate)
+    s = ssub.add_parser("sim", help="a chain of nodes with their own oscillators, the gateware in Verilator",
+                        description="Node 0 leads; node k+1 follows node k over link k. Each node is the real "
+                                    "Node gateware in Verilator with its own free-running oscillator; writes "
+                                    "results.json, time_error.png and tdev.png (docs/sync.md).")
+    s.add_argument("--nodes", type=int, default=3)
+    s.add_argument("--ppm", help="each node's oscillator offset, e.g. 0,+50,-80 (default all 0)")
+    s.add_argument("--length", default="5m", help="each link's length in order, e.g. 5m,2km (one: all)")
+    s.add_argument("--alpha", type=float, default=0.0, help="the fibres' asymmetry (White Rabbit's alpha)")
+    s.add_argument("--seconds", default="300us", help="simulated time (default 300us)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--interval-log2", type=int, default=9, help="a frame every 2**N cycles (default 9)")
+    s.add_argument("--pull", metavar="LINK:START:END", help="cut link LINK from START to END, e.g. 0:150us:200us")
+    s.add_argument("--output", required=True, metavar="DIR")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=simulate)
 
 
 SUBCOMMANDS = [add_sync]

@@ -17,7 +17,7 @@ from qnu.sync import ServoState, SUBTICK_BITS, RATE_BITS, INTERVAL_LOG2_RANGE, a
 
 from .errors import QnuError
 
-__all__ = ["Sync", "SyncStatus", "SyncRefused", "ServoState"]
+__all__ = ["Sync", "sync_registers", "SyncStatus", "SyncRefused", "ServoState"]
 
 _COUNTED = ("exchanges", "steps", "bad_exchanges", "exchanges_lost",
             *(f"{port}_{what}" for port in ("up", "down") for what in ("frames", "crc_errors", "framing_errors",
@@ -41,15 +41,62 @@ class SyncStatus:
     counts: dict                # every counter of the block, by name
 
 
+def sync_registers(*, outputs, channels, bin_ps, up=None, down=None, follow=False, interval_log2=10, kp_shift=3,
+                   ki_shift=6, step_threshold_ps=None, lock_threshold_ps=None, lock_count=8, holdover_intervals=4,
+                   fixed_there_ps=0.0, fixed_back_ps=0.0, alpha=0.0):
+    """The sync block's register values for :meth:`Sync.configure`'s settings, on a
+    node with ``outputs`` trigger outputs, ``channels`` inputs and ticks of
+    ``bin_ps``: ``{"sync_ctrl": ..., ...}``. SyncRefused for a setting it cannot take."""
+    if follow and up is None:
+        raise SyncRefused("follow needs the up port: give up=(output, input)")
+    if interval_log2 not in INTERVAL_LOG2_RANGE:
+        raise SyncRefused(f"interval_log2 must be {INTERVAL_LOG2_RANGE.start} to {INTERVAL_LOG2_RANGE.stop - 1}, "
+                          f"not {interval_log2}")
+    for name, shift in (("kp_shift", kp_shift), ("ki_shift", ki_shift)):
+        if not 0 <= shift < 32:
+            raise SyncRefused(f"{name} must be 0 to 31, not {shift}")
+    for name, limit in (("lock_count", 255), ("holdover_intervals", 255)):
+        value = locals()[name]
+        if not 1 <= value <= limit:
+            raise SyncRefused(f"{name} must be 1 to {limit}, not {value}")
+    if not -0.5 < alpha < 1:
+        raise SyncRefused(f"alpha is a fibre's asymmetry (about 2.5e-4), not {alpha}")
+    pins = {}
+    for name, port in (("up", up), ("down", down)):
+        if port is None:
+            continue
+        output, channel = port
+        if not 0 <= output < outputs:
+            raise SyncRefused(f"{name} port: output {output} does not exist ({outputs} outputs)")
+        if not 0 <= channel < channels:
+            raise SyncRefused(f"{name} port: input {channel} does not exist ({channels} inputs)")
+        pins[f"sync_{name}_pins"] = output | channel << 8
+    step = 64 if step_threshold_ps is None else round(step_threshold_ps / bin_ps)
+    lock = 1 << SUBTICK_BITS if lock_threshold_ps is None else \
+        round(lock_threshold_ps / bin_ps * (1 << SUBTICK_BITS))
+    if not 1 <= step < 1 << 24:
+        raise SyncRefused(f"step_threshold_ps is 1 to {(1 << 24) - 1} ticks of {bin_ps:g} ps, not {step} ticks")
+    if not 1 <= lock < 1 << 32:
+        raise SyncRefused("lock_threshold_ps must be a positive part of a tick to 65535 ticks")
+    fixed = {}
+    for name, ps in (("there", fixed_there_ps), ("back", fixed_back_ps)):
+        value = round(ps / bin_ps * (1 << SUBTICK_BITS))
+        if not -(1 << 31) <= value < 1 << 31:
+            raise SyncRefused(f"fixed_{name}_ps is out of range: {ps} ps")
+        fixed[f"sync_fixed_{name}"] = value & 0xFFFF_FFFF
+    ctrl = (up is not None) | (bool(follow) << 1) | ((down is not None) << 2) | interval_log2 << 8 | \
+        kp_shift << 16 | ki_shift << 24
+    return {"sync_ctrl": ctrl, **pins, "sync_step": step, "sync_lock_threshold": lock,
+            "sync_lock": lock_count | holdover_intervals << 8, **fixed, "sync_ratio": asymmetry_ratio(alpha)}
+
+
 class Sync:
     """The sync block of one node (its ``features`` has ``sync``)."""
 
     def __init__(self, device):
         self._dev = device
 
-    def configure(self, *, up=None, down=None, follow=False, interval_log2=10, kp_shift=3, ki_shift=6,
-                  step_threshold_ps=None, lock_threshold_ps=None, lock_count=8, holdover_intervals=4,
-                  fixed_there_ps=0.0, fixed_back_ps=0.0, alpha=0.0):
+    def configure(self, **settings):
         """Program and start the ports and the servo.
 
         ``up``, ``down``: (trigger output, input) of each port, or None (off).
@@ -61,51 +108,11 @@ class Sync:
         peer's transmit plus this node's receive latency; ``alpha`` the fibre's
         asymmetry (``qnu sync calibrate`` measures the latencies)."""
         dev = self._dev
-        clock = dev.clock
-        if follow and up is None:
-            raise SyncRefused("follow needs the up port: give up=(output, input)")
-        if interval_log2 not in INTERVAL_LOG2_RANGE:
-            raise SyncRefused(f"interval_log2 must be {INTERVAL_LOG2_RANGE.start} to {INTERVAL_LOG2_RANGE.stop - 1}, "
-                              f"not {interval_log2}")
-        for name, shift in (("kp_shift", kp_shift), ("ki_shift", ki_shift)):
-            if not 0 <= shift < 32:
-                raise SyncRefused(f"{name} must be 0 to 31, not {shift}")
-        for name, limit in (("lock_count", 255), ("holdover_intervals", 255)):
-            value = locals()[name]
-            if not 1 <= value <= limit:
-                raise SyncRefused(f"{name} must be 1 to {limit}, not {value}")
-        if not -0.5 < alpha < 1:
-            raise SyncRefused(f"alpha is a fibre's asymmetry (about 2.5e-4), not {alpha}")
-        pins = {}
-        for name, port in (("up", up), ("down", down)):
-            if port is None:
-                continue
-            output, channel = port
-            if not 0 <= output < dev.features.outputs:
-                raise SyncRefused(f"{name} port: output {output} does not exist ({dev.features.outputs} outputs)")
-            if not 0 <= channel < dev.channels:
-                raise SyncRefused(f"{name} port: input {channel} does not exist ({dev.channels} inputs)")
-            pins[f"sync_{name}_pins"] = output | channel << 8
-        bin_ps = float(clock.bin_ps)
-        step = 64 if step_threshold_ps is None else round(step_threshold_ps / bin_ps)
-        lock = 1 << SUBTICK_BITS if lock_threshold_ps is None else \
-            round(lock_threshold_ps / bin_ps * (1 << SUBTICK_BITS))
-        if not 1 <= step < 1 << 24:
-            raise SyncRefused(f"step_threshold_ps is 1 to {(1 << 24) - 1} ticks of {bin_ps:g} ps, not {step} ticks")
-        if not 1 <= lock < 1 << 32:
-            raise SyncRefused("lock_threshold_ps must be a positive part of a tick to 65535 ticks")
-        fixed = {}
-        for name, ps in (("there", fixed_there_ps), ("back", fixed_back_ps)):
-            value = round(ps / bin_ps * (1 << SUBTICK_BITS))
-            if not -(1 << 31) <= value < 1 << 31:
-                raise SyncRefused(f"fixed_{name}_ps is out of range: {ps} ps")
-            fixed[f"sync_fixed_{name}"] = value & 0xFFFF_FFFF
-        ctrl = (up is not None) | (bool(follow) << 1) | ((down is not None) << 2) | interval_log2 << 8 | \
-            kp_shift << 16 | ki_shift << 24
+        values = sync_registers(outputs=dev.features.outputs, channels=dev.channels,
+                                bin_ps=float(dev.clock.bin_ps), **settings)
+        ctrl = values.pop("sync_ctrl")
         dev.regs.write({"sync_ctrl": ctrl & ~0b111})       # (ports off: the servo starts afresh)
-        dev.regs.write({**pins, "sync_step": step, "sync_lock_threshold": lock,
-                        "sync_lock": lock_count | holdover_intervals << 8, **fixed,
-                        "sync_ratio": asymmetry_ratio(alpha)})
+        dev.regs.write(values)
         dev.regs.write({"sync_ctrl": ctrl})
 
     def disable(self):

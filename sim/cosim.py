@@ -71,14 +71,15 @@ class _ChunkFeed:
 class CoBoard:
     """One board of the co-simulation: its harness, its inputs to come, its outputs so far."""
 
-    def __init__(self, name, *, channels, samples_per_cycle, clock_hz, outputs, divisor=8):
+    def __init__(self, name, *, channels, samples_per_cycle, clock_hz, outputs, divisor=8, node=None,
+                 probe_file=None):
         self.name, self.channels, self.n = name, channels, samples_per_cycle
         self.word_bytes = (channels * samples_per_cycle + 7) // 8
         self.feed = _ChunkFeed(self.word_bytes)
         self._read_fd, self._write_fd = os.pipe()
         self.board = VirtualBoard(backend="verilator", channels=channels, samples_per_cycle=samples_per_cycle,
                                   clock_hz=clock_hz, divisor=divisor, outputs=outputs, feed=self.feed,
-                                  outputs_fd=self._write_fd)
+                                  outputs_fd=self._write_fd, node=node, probe_file=probe_file)
         self.transitions = []           # (tick, channel, level) not yet sent, kept sorted when sent
         self.level = [0] * channels
         self.word = 0
@@ -147,13 +148,16 @@ class CoBoard:
             if not self._cond.wait_for(lambda: self.done_before >= cycle, timeout):
                 raise RuntimeError(f"board {self.name} did not reach cycle {cycle}: {self.board.backend.died()}")
 
-    def send(self, first, last):
-        """Stimulus for cycles first..last (inclusive); the harness then runs every cycle before ``last``."""
+    def send(self, first, last, *, provisional=False):
+        """Stimulus for cycles first..last (inclusive); the harness then runs every cycle before ``last``.
+
+        ``provisional``: edges may still land in cycle ``last``; its word is sent as known so far and
+        sent again by the next call, which starts at ``last`` (the harness takes the later word)."""
         n = self.n
-        end_tick = (last + 1) * n
+        final_end = (last if provisional else last + 1) * n
         self.transitions.sort()
         cut = 0
-        while cut < len(self.transitions) and self.transitions[cut][0] < end_tick:
+        while cut < len(self.transitions) and self.transitions[cut][0] < final_end:
             cut += 1
         now, self.transitions = self.transitions[:cut], self.transitions[cut:]
         if now and now[0][0] < first * n:
@@ -161,14 +165,17 @@ class CoBoard:
                                "(the chunk was longer than the lookahead)")
         if self.input_listeners:
             self._tell_inputs(now)
+        pending = [e for e in self.transitions if e[0] < (last + 1) * n] if provisional else []
         records = []
         by_cycle = {}
-        for t, ch, level in now:
+        for t, ch, level in now + pending:
             by_cycle.setdefault(t // n, []).append((t % n, ch, level))
         # (the first cycle too: a word that changed inside the last cycle of the previous chunk holds
         # mixed levels, and the next cycle must show the level it ended at)
         cycles = sorted(set(by_cycle) | {c + 1 for c in by_cycle if c + 1 <= last} | {first})
         for c in cycles:
+            if provisional and c == last:           # (its edges stay pending: levels as of its start)
+                saved = list(self.level), self.word
             word = 0
             changes = by_cycle.get(c, [])
             for ch in range(self.channels):
@@ -181,9 +188,11 @@ class CoBoard:
                     bits |= level << i
                 self.level[ch] = level
                 word |= bits << ch * n
-            if word != self.word or c == last:
+            if word != self.word or c == last or (provisional and c == first):
                 records.append((c, word))
                 self.word = word
+            if provisional and c == last:
+                self.level, self.word = saved
         if not records or records[-1][0] != last:
             records.append((last, self.word))
         body = b"".join(struct.pack("<Q", c) + w.to_bytes(self.word_bytes, "little") for c, w in records)

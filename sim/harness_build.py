@@ -63,6 +63,8 @@ def build_harness(component, *, log=None):
                            emit_src=False)
     sample_bits = len(component.samples.as_value())
     cxx = f"{CXX_FLAGS} -DSAMPLE_BITS={sample_bits} -DSAMPLES_PER_CYCLE={component.samples_per_cycle}"
+    if "probe_now" in component.signature.members:
+        cxx += " -DPROBE"
     version = subprocess.run([str(verilator), "--version"], capture_output=True, text=True).stdout
     key = hashlib.sha256("\0".join([text, HARNESS_SOURCE.read_text(), version, cxx,
                                     *VERILATOR_FLAGS]).encode()).hexdigest()[:16]

@@ -23,9 +23,10 @@ def parse_status(line):
 class VerilatorBackend:
     name = "verilator"
 
-    def __init__(self, node, feed, master_fd, *, divisor, log=None, loopbacks=(), outputs_fd=None):
+    def __init__(self, node, feed, master_fd, *, divisor, log=None, loopbacks=(), outputs_fd=None, probe_file=None):
         self.exe = build_harness(node, log=log)
         self.outputs_fd = outputs_fd            # the harness reports its trigger words there (co-simulation)
+        self.probe_file = probe_file            # and each cycle's time there (a node built with probe=True)
         self.loopbacks = list(loopbacks)       # (output, input, delay in ticks): cables
         self.feed, self.fd, self.divisor = feed, master_fd, divisor
         self.proc = None
@@ -39,6 +40,8 @@ class VerilatorBackend:
         cmd = [str(self.exe), "--pty-fd", str(self.fd), "--divisor", str(self.divisor)]
         for output, channel, delay in self.loopbacks:
             cmd += ["--loopback", f"{output}:{channel}:{delay}"]
+        if self.probe_file is not None:
+            cmd += ["--probe-file", str(self.probe_file)]
         fds = [self.fd]
         if self.outputs_fd is not None:
             cmd += ["--outputs-fd", str(self.outputs_fd)]

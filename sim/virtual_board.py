@@ -161,7 +161,8 @@ class VirtualBoard:
 
     def __init__(self, *, backend="verilator", channels=4, samples_per_cycle=4, clock_hz=100_000_000,
                  divisor=DEFAULT_DIVISOR, sources=(), seed=None, edge_log=None, build_id=0, node=None,
-                 log=None, loopbacks=(), outputs=4, feed=None, outputs_fd=None, live=False):
+                 log=None, loopbacks=(), outputs=4, feed=None, outputs_fd=None, live=False,
+                 probe_file=None):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
         self.backend_name = backend
@@ -174,6 +175,7 @@ class VirtualBoard:
         self._edge_log_path, self._build_id, self._node = edge_log, build_id, node
         self.outputs = outputs
         self._custom_feed, self._outputs_fd = feed, outputs_fd     # (a co-simulation's)
+        self._probe_file = probe_file       # (each cycle's time, from a node built with probe=True)
         if live and (backend != "verilator" or feed is not None or outputs_fd is not None):
             raise ValueError("a live board (simulated instruments) runs on the verilator backend, alone")
         self.live = live
@@ -227,7 +229,8 @@ class VirtualBoard:
             if self.backend_name == "verilator":
                 from .vboard_verilator import VerilatorBackend
                 self.backend = VerilatorBackend(node, feed, self._master, divisor=self.divisor, log=self._log,
-                                                loopbacks=cables, outputs_fd=outputs_fd)
+                                                loopbacks=cables, outputs_fd=outputs_fd,
+                                                probe_file=self._probe_file)
             else:
                 from .vboard_amaranth import AmaranthBackend
                 self.backend = AmaranthBackend(node, feed, self._master, divisor=self.divisor, loopbacks=cables)

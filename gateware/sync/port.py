@@ -69,7 +69,8 @@ class SyncPort(wiring.Component):
 
         # the peer's last good frame: its departure, its arrival, how long ago
         last_departure, last_arrival = Signal(TIME_WIDTH), Signal(TIME_WIDTH)
-        age = Signal(range((LINK_TIMEOUT_INTERVALS << 16) + 1))
+        # (out of reset no frame has come: stale, so nothing is echoed before a real peer frame)
+        age = Signal(range((LINK_TIMEOUT_INTERVALS << 16) + 1), init=LINK_TIMEOUT_INTERVALS << 16)
         timeout = Signal.like(age)
         m.d.comb += [timeout.eq(LINK_TIMEOUT_INTERVALS << self.interval_log2), self.link_up.eq(age < timeout)]
         got = rx.received

@@ -61,6 +61,7 @@ class SyncServo(wiring.Component):
             "offset":     Out(signed(WIDE)),             # subticks: the peer's time less ours
             "delay":      Out(signed(WIDE)),             # subticks: from our departure to the peer's arrival
             "rate":       Out(signed(RATE_BITS)),        # 2**-RATE_BITS ticks added each cycle
+            "fraction":   Out(RATE_BITS),                # the time's part below a tick, 2**-RATE_BITS ticks
             "step_inc":   Out(1),
             "bad_inc":    Out(1),
             "exchange_inc": Out(1),
@@ -124,7 +125,7 @@ class SyncServo(wiring.Component):
         state = Signal(2)
         quiet_max = (255 << 16) + 1
         quiet = Signal(range(quiet_max + 1))
-        m.d.comb += [self.state.eq(state), self.rate.eq(rate)]
+        m.d.comb += [self.state.eq(state), self.rate.eq(rate), self.fraction.eq(fraction)]
 
         def clamped(x):
             top = (1 << (RATE_BITS - 1))

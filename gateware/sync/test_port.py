@@ -90,3 +90,12 @@ def test_a_follower_251_ppm_fast_locks_to_its_leader_and_relocks_to_the_same_tim
     relocked = plug + states[plug:].index(ServoState.LOCKED)
     after = [e for e, _, _ in trace[relocked + 1000:]]
     assert max(abs(e) for e in after) <= 2 and abs(statistics.mean(after) - statistics.mean(before)) < 0.5
+
+
+def test_the_first_step_lands_on_the_leader_s_time_nothing_is_echoed_before_a_peer_frame_came():
+    """Out of reset a port has heard no frame: an echo of (0, 0) then would make a
+    half-sized first step (the follower's first exchange would pair the leader's
+    departure with times nobody stamped)."""
+    errors = [e for e, _, _ in run(3000)]
+    first = next(k for k in range(1, len(errors)) if abs(errors[k] - errors[k - 1]) > 8)
+    assert abs(errors[0]) > 4000 and abs(errors[first]) <= 2

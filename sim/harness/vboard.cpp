@@ -9,7 +9,10 @@
 //
 // Stimulus (stdin), all little-endian (written by qnu.sim.stream):
 //   header  : "QNUSTIM1", u32 word_bytes, u32 0
-//   records : u64 cycle, word_bytes bytes of word; cycles strictly increasing.
+//   records : u64 cycle, word_bytes bytes of word; cycles increasing. A record
+//             for the cycle the harness waits at replaces the word before that
+//             cycle runs (a co-simulation sends a cycle's word again when an
+//             edge from another board lands in it).
 //   A record means "from this cycle on, `samples` is this word". Cycle 0 is
 //   the first cycle after reset is released. A record may repeat the held
 //   word (it only says the stream is final up to there). At end of file the
@@ -32,6 +35,12 @@
 // the `triggers` word changes (the word during that cycle, bit k*N+i =
 // output k, tick i), and (cycle | 1 << 63, 0) whenever the harness is about
 // to wait for stimulus: every word before that cycle has been reported.
+//
+// Probe (--probe-file PATH, a model compiled with -DPROBE: a co-simulation's
+// view of each board's time): per cycle from cycle 0, two little-endian u64,
+// the timebase's time during that cycle (`probe_now`) and the sync servo's
+// fraction of a tick below it (`probe_fraction`, 2**-32 ticks) with the
+// servo's state (`probe_state`) in bits 32 and 33.
 //
 // Status (stdout), one line, on SIGUSR1 ("status ...") and at exit ("final ..."):
 //   cycles=N seconds=S cycles_per_second=R bytes_in=N bytes_out=N pulses=N
@@ -195,6 +204,7 @@ struct Loop {
 
 struct Args {
     int pty_fd = -1, divisor = 0, reset_cycles = 4, poll_cycles = 256, outputs_fd = -1;
+    const char* probe_file = nullptr;
     uint64_t max_cycles = UINT64_MAX;
     double max_seconds = 0;
     std::vector<Loop> loops;
@@ -213,6 +223,7 @@ static Args parse(int argc, char** argv) {
         else if (k == "--max-cycles") a.max_cycles = strtoull(v, nullptr, 10);
         else if (k == "--max-seconds") a.max_seconds = atof(v);
         else if (k == "--outputs-fd") a.outputs_fd = atoi(v);
+        else if (k == "--probe-file") a.probe_file = v;
         else if (k == "--loopback") {
             Loop l;
             unsigned long long d = 0;
@@ -245,6 +256,15 @@ int main(int argc, char** argv) {
     Verilated::commandArgs(1, argv);
     outlog.fd = args.outputs_fd;
     Vtop* top = new Vtop;
+    FILE* probe = nullptr;
+    if (args.probe_file) {
+#ifndef PROBE
+        die("--probe-file needs a model with probe ports (compiled with -DPROBE)");
+#endif
+        probe = fopen(args.probe_file, "wb");
+        if (!probe) die("cannot open the probe file");
+        setvbuf(probe, nullptr, _IOFBF, 1 << 20);
+    }
     Stimulus stim;
     stim.header();
 
@@ -295,8 +315,8 @@ int main(int argc, char** argv) {
             if (!stim.next(next_cycle, next_word)) {
                 if (stop_flag) break;
                 next_cycle = UINT64_MAX;
-            } else if (next_cycle <= cycle) {
-                die("stimulus cycles must increase strictly");
+            } else if (next_cycle < cycle) {
+                die("stimulus cycles must not go back");
             }
         }
         if (stop_flag) break;
@@ -337,6 +357,12 @@ int main(int argc, char** argv) {
         }
 
         if (outlog.fd >= 0) outlog.add(cycle, get_u64(top->triggers));
+#ifdef PROBE
+        if (probe) {
+            uint64_t rec[2] = {get_u64(top->probe_now), (uint64_t)top->probe_fraction | (uint64_t)top->probe_state << 32};
+            fwrite(rec, sizeof rec, 1, probe);
+        }
+#endif
         top->clk = 0; top->eval();
         top->clk = 1; top->eval();
         cycle++;
@@ -383,6 +409,7 @@ int main(int argc, char** argv) {
         }
     }
     report("final");
+    if (probe) fclose(probe);
     top->final();
     delete top;
     return 0;
