@@ -8,7 +8,7 @@ import argparse
 import sys
 
 import qnu
-from qnu.host import cli_bench, cli_board, cli_device, cli_link, cli_sync
+from qnu.host import cli_bench, cli_board, cli_device, cli_link, cli_sweep, cli_sync
 from qnu.host.errors import QnuError
 from qnu.sim.serve import add_parser as _add_sim     # `qnu sim serve`: the virtual board
 
@@ -38,7 +38,7 @@ def _add_version(sub):
 
 
 SUBCOMMANDS = [_add_demo, _add_version, *cli_device.SUBCOMMANDS, *cli_board.SUBCOMMANDS, *cli_link.SUBCOMMANDS,
-               *cli_bench.SUBCOMMANDS, *cli_sync.SUBCOMMANDS, _add_sim]
+               *cli_bench.SUBCOMMANDS, *cli_sync.SUBCOMMANDS, *cli_sweep.SUBCOMMANDS, _add_sim]
 
 
 def build_parser(subcommands=None):

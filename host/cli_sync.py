@@ -101,34 +101,17 @@ def calibrate(args):
           f"{(there + back) / 2:,.1f} (each a transmit and a receive latency)")
 
 
-def parse_length(text):
-    """'5m', '2km', '1.5 km' -> metres."""
-    t = text.strip().lower().replace(" ", "")
-    for unit, scale in (("km", 1000.0), ("m", 1.0)):
-        if t.endswith(unit):
-            try:
-                return float(t[:-len(unit)]) * scale
-            except ValueError:
-                break
-    raise ValueError(f"a length is a number with m or km (5m, 2km), not {text!r}")
-
-
 def sim_config(args):
     """The SyncSimConfig of ``qnu sync sim``'s arguments (ValueError when they do not fit)."""
-    from qnu.sim.sources import parse_time
-    from qnu.sim.sync_cosim import SyncSimConfig
-    ppm = tuple(float(x) for x in args.ppm.split(",")) if args.ppm else (0.0,) * args.nodes
-    if len(ppm) != args.nodes:
-        raise ValueError(f"--ppm gives {len(ppm)} offsets for {args.nodes} nodes")
-    lengths = tuple(parse_length(x) for x in args.length.split(","))
-    if len(lengths) == 1:
-        lengths *= args.nodes - 1
-    pull = ()
+    from qnu.sim.sync_cosim import sync_config_from_dict
+    options = {"nodes": args.nodes, "length": args.length, "alpha": args.alpha, "seconds": args.seconds,
+               "seed": args.seed, "interval_log2": args.interval_log2, "kp_shift": args.kp_shift,
+               "ki_shift": args.ki_shift}
+    if args.ppm:
+        options["ppm"] = args.ppm
     if args.pull:
-        link, start, end = args.pull.split(":")
-        pull = (int(link), parse_time(start) * 1e-12, parse_time(end) * 1e-12)
-    return SyncSimConfig(ppm=ppm, lengths_m=lengths, alpha=args.alpha, seconds=parse_time(args.seconds) * 1e-12,
-                         seed=args.seed, interval_log2=args.interval_log2, pull=pull)
+        options["pull"] = args.pull
+    return sync_config_from_dict(options)
 
 
 def simulate(args):
@@ -212,6 +195,8 @@ def add_sync(sub):
     s.add_argument("--seconds", default="300us", help="simulated time (default 300us)")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--interval-log2", type=int, default=9, help="a frame every 2**N cycles (default 9)")
+    s.add_argument("--kp-shift", type=int, default=3, help="proportional gain 2**-N per exchange (default 3)")
+    s.add_argument("--ki-shift", type=int, default=6, help="integral gain 2**-N per exchange (default 6)")
     s.add_argument("--pull", metavar="LINK:START:END", help="cut link LINK from START to END, e.g. 0:150us:200us")
     s.add_argument("--output", required=True, metavar="DIR")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -42,7 +42,7 @@ from .cosim import CoBoard
 from .oscillator import Oscillator, OscillatorSpec
 from .physics.params import FIBRE_PS_PER_M
 
-__all__ = ["SyncSimConfig", "SyncCosim", "run_sync_sim"]
+__all__ = ["SyncSimConfig", "SyncCosim", "run_sync_sim", "sync_config_from_dict", "parse_length"]
 
 UP_OUT, UP_IN, DOWN_OUT, DOWN_IN, PPS_OUT = 0, 0, 1, 1, 2
 _BLOCK = 1 << 16        # oscillator cycles generated at a time
@@ -59,6 +59,7 @@ class SyncSimConfig:
     kp_shift: int = 3
     ki_shift: int = 6
     lock_count: int = 8
+    lock_threshold_ticks: float = 2.0       # an offset's noise is about a tick: under two counts
     pps_period_s: float = 10e-6             # the pulse per period (a PPS, shortened for simulation)
     clock_hz: int = 100_000_000
     samples_per_cycle: int = 4
@@ -104,6 +105,55 @@ class SyncSimConfig:
         """(there, back) of link ``k``: the follower's way to its leader, and the leader's to it."""
         round_trip = 2 * self.lengths_m[k] * FIBRE_PS_PER_M
         return round_trip * (1 + self.alpha) / (2 + self.alpha), round_trip / (2 + self.alpha)
+
+
+def parse_length(text):
+    """'5m', '2km', '1.5 km' -> metres (a number: metres)."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    t = text.strip().lower().replace(" ", "")
+    for unit, scale in (("km", 1000.0), ("m", 1.0)):
+        if t.endswith(unit):
+            try:
+                return float(t[:-len(unit)]) * scale
+            except ValueError:
+                break
+    raise ValueError(f"a length is a number with m or km (5m, 2km), not {text!r}")
+
+
+def _list(value, parse):
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    return tuple(parse(x) for x in items)
+
+
+_SIM_KEYS = {"nodes", "ppm", "length", "alpha", "seconds", "seed", "interval_log2", "kp_shift", "ki_shift", "pull"}
+
+
+def sync_config_from_dict(d):
+    """A SyncSimConfig from ``qnu sync sim``'s options as a dict (a sweep point's):
+    ``nodes``, ``ppm`` ("0,+50,-80"), ``length`` ("5m,2km"; one: every link),
+    ``alpha``, ``seconds`` ("300us"), ``seed``, ``interval_log2``, ``kp_shift``,
+    ``ki_shift``, ``pull`` ("LINK:START:END")."""
+    from .sources import parse_time
+    unknown = set(d) - _SIM_KEYS
+    if unknown:
+        raise ValueError(f"unknown sync sim options: {', '.join(sorted(unknown))}")
+    nodes = int(d.get("nodes", 3))
+    ppm = _list(d["ppm"], float) if "ppm" in d else (0.0,) * nodes
+    if len(ppm) != nodes:
+        raise ValueError(f"ppm gives {len(ppm)} offsets for {nodes} nodes")
+    lengths = _list(d.get("length", "5m"), parse_length)
+    if len(lengths) == 1:
+        lengths *= nodes - 1
+    seconds = d.get("seconds", "300us")
+    seconds = parse_time(seconds) * 1e-12 if isinstance(seconds, str) else float(seconds)
+    pull = ()
+    if d.get("pull"):
+        link, start, end = d["pull"].split(":")
+        pull = (int(link), parse_time(start) * 1e-12, parse_time(end) * 1e-12)
+    extra = {k: int(d[k]) for k in ("seed", "interval_log2", "kp_shift", "ki_shift") if k in d}
+    return SyncSimConfig(ppm=ppm, lengths_m=lengths, alpha=float(d.get("alpha", 0.0)), seconds=seconds, pull=pull,
+                         **extra)
 
 
 @dataclass
@@ -158,7 +208,7 @@ def node_registers(cfg):
     from qnu.host.sync import sync_registers
     values = sync_registers(outputs=4, channels=4, bin_ps=cfg.bin_ps, interval_log2=cfg.interval_log2,
                             kp_shift=cfg.kp_shift, ki_shift=cfg.ki_shift, lock_count=cfg.lock_count,
-                            alpha=cfg.alpha, up=(UP_OUT, UP_IN), follow=True, down=(DOWN_OUT, DOWN_IN))
+                            lock_threshold_ps=cfg.lock_threshold_ticks * cfg.bin_ps, alpha=cfg.alpha, up=(UP_OUT, UP_IN), follow=True, down=(DOWN_OUT, DOWN_IN))
     period = round(cfg.pps_period_s * 1e12 / cfg.bin_ps)
     values.update({f"out{PPS_OUT}_ctrl": 2, "pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})
     return values
@@ -289,13 +339,22 @@ class SyncCosim:
 
     # --- what the probes saw ---------------------------------------------------
     def probes(self):
-        """Per node: (time in ticks incl. the fraction, servo state) of each cycle run, and the cycle starts."""
+        """Per node: its time (ticks) and servo state in each cycle run, and the cycle starts.
+
+        The leader's time is its count: exact at each tick's start. A follower's count
+        carries when the rate trim's fraction wraps, so the count is its time *rounded*
+        to a tick, and its time is ``count + fraction - 1/2``. (Its stamps and outputs are
+        on whole ticks: the servo, measuring with them, centres that time on the
+        leader's, and a follower's PPS edge, at a whole count, lands within half a tick
+        either side of the leader's: docs/sync.md.)"""
         out = []
-        for b, path in zip(self.boards, self.probe_files):
+        for i, (b, path) in enumerate(zip(self.boards, self.probe_files)):
             raw = np.fromfile(path, dtype="<u8").reshape(-1, 2)
             cycles = min(len(raw), b.done)
             now, low = raw[:cycles, 0], raw[:cycles, 1]
-            time = now.astype(np.float64) + (low & 0xFFFF_FFFF).astype(np.float64) / 2 ** 32
+            time = now.astype(np.float64)
+            if i:
+                time += (low & 0xFFFF_FFFF).astype(np.float64) / 2 ** 32 - 0.5
             # (a float64 holds ticks to 2**-20 of a tick for a few seconds of 100 MHz: far below a ps)
             out.append((time, (low >> 32).astype(np.int64), b.starts[:cycles + 1]))
         return out

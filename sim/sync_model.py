@@ -48,6 +48,7 @@ F = SUBTICK_BITS
 #: cycles from the one an exchange is taken in to the one its step and rate act in
 UPDATE_CYCLES = RATIO_BITS + 6
 SETTLE_EXCHANGES = 2
+SETTLE_MAX_EXTRA = 255
 RATE_LIMIT = 1 << 31
 
 
@@ -65,6 +66,7 @@ class ServoSettings:
     fixed_there: int = 0                # subticks
     fixed_back: int = 0                 # subticks
     ratio: int = SYMMETRIC_RATIO
+    samples_log2: int = 2               # the node's samples per cycle, log2 (a build's, not a register)
 
 
 def exchange_estimates(t1, t2, t3, t4, s):
@@ -75,6 +77,13 @@ def exchange_estimates(t1, t2, t3, t4, s):
     fibre = ((a + b) << F) - s.fixed_there - s.fixed_back
     there = s.fixed_there + (fibre * s.ratio >> RATIO_BITS)
     return (a << F) - there, there
+
+
+def in_flight(t1, t2, t3, t4, s):
+    """Exchanges still to come after a step whose frames left before it: the round
+    trip in intervals (a long link has several under way)."""
+    round_trip = to_signed(t2 - t1, 64) + to_signed(t4 - t3, 64)
+    return min(SETTLE_MAX_EXTRA, round_trip >> (s.interval_log2 + s.samples_log2))
 
 
 @dataclass
@@ -125,7 +134,7 @@ class ServoModel:
             step = (offset + (1 << (F - 1))) >> F
             if self.state == ServoState.FREE:
                 self.integ, rate = 0, 0
-            self.settle, self.good, state = SETTLE_EXCHANGES, 0, ServoState.ACQUIRING
+            self.settle, self.good, state = SETTLE_EXCHANGES + in_flight(t1, t2, t3, t4, s), 0, ServoState.ACQUIRING
             self.steps += 1
         else:
             self.integ += offset >> s.ki_shift

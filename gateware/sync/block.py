@@ -27,7 +27,7 @@ class SyncBlock:
         self.channels, self.n, self.outputs = channels, samples_per_cycle, outputs
         self.ports = {name: SyncPort(samples_per_cycle=samples_per_cycle, bit_ticks=bit_ticks, lead=TX_LEAD_CYCLES)
                       for name in PORTS}
-        self.servo = SyncServo()
+        self.servo = SyncServo(samples_per_cycle=samples_per_cycle)
         self.locked_for = Signal(32)
 
     def add(self, m, core):

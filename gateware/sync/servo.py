@@ -38,6 +38,7 @@ _COMMIT = _DECIDE + 1
 #: cycles from the one an exchange is taken in to the one its step and rate act in
 UPDATE_CYCLES = _COMMIT + 1
 SETTLE_EXCHANGES = 2
+SETTLE_MAX_EXTRA = 255              # (exchanges under way on a long link: its round trip in intervals)
 DIFF_BITS = 32                      # |t2 - t1| and |t4 - t3| must be under 2**31 ticks
 WIDE = DIFF_BITS + 2 + F + 2        # subtick estimates
 
@@ -52,7 +53,8 @@ class SyncServo(wiring.Component):
     cycle ``adjust`` carries the ticks the timebase must add: the carry of the
     rate trim's fraction, plus a step."""
 
-    def __init__(self):
+    def __init__(self, *, samples_per_cycle=4):
+        self.samples_log2 = samples_per_cycle.bit_length() - 1     # (floor: more exchanges settle, not fewer)
         super().__init__({
             "config":     In(SERVO_CONFIG),
             "exchanges":  In(stream.Signature(EXCHANGE)),
@@ -95,9 +97,14 @@ class SyncServo(wiring.Component):
         bad = Signal()
         a_sub = Signal(signed(WIDE))
         ok = Signal()
+        # after a step, the exchanges whose frames left before it are skipped: on a long link
+        # the round trip holds several intervals' frames
+        in_flight, in_flight_all = Signal(8), Signal(DIFF_BITS + 1)
         with m.If(stage == _CHECK):
             m.d.comb += bad.eq(~fits(a_full) | ~fits(b_full) | round_trip[-1])
-            m.d.sync += [a_sub.eq(a << F), ok.eq(~bad & cfg.enable)]
+            m.d.comb += in_flight_all.eq(round_trip.as_unsigned() >> (cfg.interval_log2 + self.samples_log2))
+            m.d.sync += [a_sub.eq(a << F), ok.eq(~bad & cfg.enable),
+                         in_flight.eq(Mux(in_flight_all > SETTLE_MAX_EXTRA, SETTLE_MAX_EXTRA, in_flight_all))]
         m.d.comb += [self.bad_inc.eq(cfg.enable & bad), self.exchange_inc.eq((stage == _CHECK) & cfg.enable & ~bad)]
 
         # fibre * ratio, a bit of the ratio a cycle (least significant first), by shift and add
@@ -121,7 +128,7 @@ class SyncServo(wiring.Component):
         rate = Signal(signed(RATE_BITS))
         fraction = Signal(RATE_BITS)
         good = Signal(8)
-        settle = Signal(range(SETTLE_EXCHANGES + 1))
+        settle = Signal(range(SETTLE_EXCHANGES + SETTLE_MAX_EXTRA + 1))
         state = Signal(2)
         quiet_max = (255 << 16) + 1
         quiet = Signal(range(quiet_max + 1))
@@ -149,7 +156,7 @@ class SyncServo(wiring.Component):
                 m.d.sync += settle.eq(settle - 1)
             with m.Elif((state == ServoState.FREE) | (magnitude >= (cfg.step_threshold << F))):
                 m.d.sync += [new_step.eq((offset + (1 << (F - 1))) >> F), new_stepped.eq(1),
-                             settle.eq(SETTLE_EXCHANGES),
+                             settle.eq(SETTLE_EXCHANGES + in_flight),
                              good.eq(0), new_state.eq(ServoState.ACQUIRING)]
                 with m.If(state == ServoState.FREE):
                     m.d.sync += [integ.eq(0), new_rate.eq(0)]

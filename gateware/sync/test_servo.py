@@ -98,7 +98,8 @@ def test_the_gateware_and_the_model_agree_on_the_update_latency():
     assert GATEWARE_UPDATE_CYCLES == UPDATE_CYCLES
 
 
-@pytest.mark.parametrize("case", ["symmetric", "asymmetric", "garbage", "holdover", "disabled", "estimates"])
+@pytest.mark.parametrize("case", ["symmetric", "asymmetric", "garbage", "holdover", "disabled", "estimates",
+                                  "long"])
 def test_the_servo_steers_as_the_model_does_cycle_by_cycle(case):
     rng = random.Random(f"servo {case}")
     interval_log2 = 6
@@ -112,6 +113,8 @@ def test_the_servo_steers_as_the_model_does_cycle_by_cycle(case):
         kwargs.update(delay_there=430, delay_back=380)
     if case == "garbage":
         kwargs.update(bad_every=4)
+    if case == "long":          # a round trip of 23 intervals: that many exchanges settle after a step
+        kwargs.update(delay_there=3000, delay_back=2900)
     if case == "holdover":
         kwargs.update(gap_at=14)
     if case == "disabled":
