@@ -45,8 +45,12 @@ def start(args):
     except ValueError as e:
         sys.exit(f"qnu sync start: error: {e}")
     with _open(args) as dev:
-        dev.sync.configure(up=up, down=down, follow=args.follow, interval_log2=args.interval_log2,
-                           fixed_there_ps=args.fixed_there_ps, fixed_back_ps=args.fixed_back_ps, alpha=args.alpha)
+        try:
+            dev.sync.configure(up=up, down=down, follow=args.follow, interval_log2=args.interval_log2,
+                               kp_shift=args.kp_shift, ki_shift=args.ki_shift, gear=args.gear,
+                               fixed_there_ps=args.fixed_there_ps, fixed_back_ps=args.fixed_back_ps, alpha=args.alpha)
+        except ValueError as e:
+            sys.exit(f"qnu sync start: error: {e}")
         print(f"sync on: up {args.up or 'off'}{' (following)' if args.follow else ''}, down {args.down or 'off'}")
 
 
@@ -106,7 +110,7 @@ def sim_config(args):
     from qnu.sim.sync_cosim import sync_config_from_dict
     options = {"nodes": args.nodes, "length": args.length, "alpha": args.alpha, "seconds": args.seconds,
                "seed": args.seed, "interval_log2": args.interval_log2, "kp_shift": args.kp_shift,
-               "ki_shift": args.ki_shift}
+               "ki_shift": args.ki_shift, "gear": args.gear}
     if args.ppm:
         options["ppm"] = args.ppm
     if args.pull:
@@ -165,6 +169,10 @@ def add_sync(sub):
     s.add_argument("--down", metavar="OUT:IN", help="the down port (towards followers)")
     s.add_argument("--follow", action="store_true", help="steer the timebase to the up port's peer")
     s.add_argument("--interval-log2", type=int, default=10, help="a frame every 2**N core cycles (default 10)")
+    s.add_argument("--kp-shift", type=int, default=3, help="proportional gain 2**-N per exchange (default 3)")
+    s.add_argument("--ki-shift", type=int, default=6, help="integral gain 2**-N per exchange (default 6)")
+    s.add_argument("--gear", type=int, default=2, help="once locked, gains 2**N (kp) and 4**N (ki) lower "
+                   "(default 2)")
     s.add_argument("--fixed-there-ps", type=float, default=0.0, help="our transmit + the peer's receive latency")
     s.add_argument("--fixed-back-ps", type=float, default=0.0, help="the peer's transmit + our receive latency")
     s.add_argument("--alpha", type=float, default=0.0, help="the fibre's asymmetry (White Rabbit's alpha)")
@@ -197,6 +205,8 @@ def add_sync(sub):
     s.add_argument("--interval-log2", type=int, default=9, help="a frame every 2**N cycles (default 9)")
     s.add_argument("--kp-shift", type=int, default=3, help="proportional gain 2**-N per exchange (default 3)")
     s.add_argument("--ki-shift", type=int, default=6, help="integral gain 2**-N per exchange (default 6)")
+    s.add_argument("--gear", type=int, default=2, help="once locked, gains 2**N (kp) and 4**N (ki) lower "
+                   "(default 2)")
     s.add_argument("--pull", metavar="LINK:START:END", help="cut link LINK from START to END, e.g. 0:150us:200us")
     s.add_argument("--output", required=True, metavar="DIR")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

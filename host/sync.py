@@ -42,7 +42,7 @@ class SyncStatus:
 
 
 def sync_registers(*, outputs, channels, bin_ps, up=None, down=None, follow=False, interval_log2=10, kp_shift=3,
-                   ki_shift=6, step_threshold_ps=None, lock_threshold_ps=None, lock_count=8, holdover_intervals=4,
+                   ki_shift=6, gear=2, step_threshold_ps=None, lock_threshold_ps=None, lock_count=8, holdover_intervals=4,
                    fixed_there_ps=0.0, fixed_back_ps=0.0, alpha=0.0):
     """The sync block's register values for :meth:`Sync.configure`'s settings, on a
     node with ``outputs`` trigger outputs, ``channels`` inputs and ticks of
@@ -55,6 +55,8 @@ def sync_registers(*, outputs, channels, bin_ps, up=None, down=None, follow=Fals
     for name, shift in (("kp_shift", kp_shift), ("ki_shift", ki_shift)):
         if not 0 <= shift < 32:
             raise SyncRefused(f"{name} must be 0 to 31, not {shift}")
+    if not 0 <= gear <= 7 or ki_shift + 2 * gear > 31:
+        raise SyncRefused(f"gear must be 0 to 7 with ki_shift + 2 gear under 32, not {gear}")
     for name, limit in (("lock_count", 255), ("holdover_intervals", 255)):
         value = locals()[name]
         if not 1 <= value <= limit:
@@ -85,7 +87,7 @@ def sync_registers(*, outputs, channels, bin_ps, up=None, down=None, follow=Fals
             raise SyncRefused(f"fixed_{name}_ps is out of range: {ps} ps")
         fixed[f"sync_fixed_{name}"] = value & 0xFFFF_FFFF
     ctrl = (up is not None) | (bool(follow) << 1) | ((down is not None) << 2) | interval_log2 << 8 | \
-        kp_shift << 16 | ki_shift << 24
+        kp_shift << 16 | ki_shift << 24 | gear << 29
     return {"sync_ctrl": ctrl, **pins, "sync_step": step, "sync_lock_threshold": lock,
             "sync_lock": lock_count | holdover_intervals << 8, **fixed, "sync_ratio": asymmetry_ratio(alpha)}
 
@@ -101,6 +103,8 @@ class Sync:
 
         ``up``, ``down``: (trigger output, input) of each port, or None (off).
         ``follow`` steers the timebase to the up port's peer (it needs ``up``).
+        ``kp_shift``, ``ki_shift``: the PI gains 2**-N per exchange while
+        acquiring; once locked they drop by ``gear`` (docs/sync.md).
         ``step_threshold_ps`` (default 64 ticks): an offset this large or
         larger is stepped. ``lock_threshold_ps`` (default one tick): offsets
         under it count towards lock. ``fixed_there_ps``: this node's transmit

@@ -352,7 +352,7 @@ _SYNC_PORT_PINS = (Field("tx_output", 0, 4, "the trigger output the port's frame
                                               "else while the port is on)"),
                    Field("rx_channel", 8, 6, "the input the peer's frames come in on"))
 _SYNC = [
-    ("sync_ctrl",     0x00, "rw", 29, 10 << 8 | 3 << 16 | 6 << 24,
+    ("sync_ctrl",     0x00, "rw", 32, 10 << 8 | 3 << 16 | 6 << 24 | 2 << 29,
      "The sync block's settings. An interval out of range is refused (BAD_VALUE) while a port is on; "
      "turning the ports off frees the servo.",
      (Field("up", 0, 1, "the up port sends and receives frames"),
@@ -361,7 +361,10 @@ _SYNC = [
       Field("down", 2, 1, "the down port sends and receives frames"),
       Field("interval_log2", 8, 5, "a frame every 2**interval_log2 core cycles (6 to 16)"),
       Field("kp_shift", 16, 5, "the proportional gain is 2**-kp_shift"),
-      Field("ki_shift", 24, 5, "the integral gain is 2**-ki_shift")), ""),
+      Field("ki_shift", 24, 5, "the integral gain is 2**-ki_shift"),
+      Field("gear", 29, 3, "locked for 4 lock_count exchanges, the gains drop to 2**-(kp_shift + gear) and "
+                           "2**-(ki_shift + 2 gear): the same damping, a loop 2**gear times narrower, so less of "
+                           "each exchange's noise")), ""),
     ("sync_up_pins",   0x01, "rw", 14, 0, "The up port's output and input.", _SYNC_PORT_PINS, ""),
     ("sync_down_pins", 0x02, "rw", 14, 1 | 1 << 8, "The down port's output and input.", _SYNC_PORT_PINS, ""),
     ("sync_step",      0x03, "rw", 24, 64, "An offset of this many ticks or more is stepped, not steered.", (), ""),

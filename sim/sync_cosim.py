@@ -58,6 +58,7 @@ class SyncSimConfig:
     interval_log2: int = 9
     kp_shift: int = 3
     ki_shift: int = 6
+    gear: int = 2                           # once locked, a loop 2**gear narrower
     lock_count: int = 8
     lock_threshold_ticks: float = 2.0       # an offset's noise is about a tick: under two counts
     pps_period_s: float = 10e-6             # the pulse per period (a PPS, shortened for simulation)
@@ -126,14 +127,15 @@ def _list(value, parse):
     return tuple(parse(x) for x in items)
 
 
-_SIM_KEYS = {"nodes", "ppm", "length", "alpha", "seconds", "seed", "interval_log2", "kp_shift", "ki_shift", "pull"}
+_SIM_KEYS = {"nodes", "ppm", "length", "alpha", "seconds", "seed", "interval_log2", "kp_shift", "ki_shift", "gear",
+             "pull"}
 
 
 def sync_config_from_dict(d):
     """A SyncSimConfig from ``qnu sync sim``'s options as a dict (a sweep point's):
     ``nodes``, ``ppm`` ("0,+50,-80"), ``length`` ("5m,2km"; one: every link),
     ``alpha``, ``seconds`` ("300us"), ``seed``, ``interval_log2``, ``kp_shift``,
-    ``ki_shift``, ``pull`` ("LINK:START:END")."""
+    ``ki_shift``, ``gear``, ``pull`` ("LINK:START:END")."""
     from .sources import parse_time
     unknown = set(d) - _SIM_KEYS
     if unknown:
@@ -151,7 +153,7 @@ def sync_config_from_dict(d):
     if d.get("pull"):
         link, start, end = d["pull"].split(":")
         pull = (int(link), parse_time(start) * 1e-12, parse_time(end) * 1e-12)
-    extra = {k: int(d[k]) for k in ("seed", "interval_log2", "kp_shift", "ki_shift") if k in d}
+    extra = {k: int(d[k]) for k in ("seed", "interval_log2", "kp_shift", "ki_shift", "gear") if k in d}
     return SyncSimConfig(ppm=ppm, lengths_m=lengths, alpha=float(d.get("alpha", 0.0)), seconds=seconds, pull=pull,
                          **extra)
 
@@ -207,7 +209,7 @@ def node_registers(cfg):
     netlist for every node: one Verilator build."""
     from qnu.host.sync import sync_registers
     values = sync_registers(outputs=4, channels=4, bin_ps=cfg.bin_ps, interval_log2=cfg.interval_log2,
-                            kp_shift=cfg.kp_shift, ki_shift=cfg.ki_shift, lock_count=cfg.lock_count,
+                            kp_shift=cfg.kp_shift, ki_shift=cfg.ki_shift, gear=cfg.gear, lock_count=cfg.lock_count,
                             lock_threshold_ps=cfg.lock_threshold_ticks * cfg.bin_ps, alpha=cfg.alpha, up=(UP_OUT, UP_IN), follow=True, down=(DOWN_OUT, DOWN_IN))
     period = round(cfg.pps_period_s * 1e12 / cfg.bin_ps)
     values.update({f"out{PPS_OUT}_ctrl": 2, "pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})

@@ -48,6 +48,8 @@ F = SUBTICK_BITS
 #: cycles from the one an exchange is taken in to the one its step and rate act in
 UPDATE_CYCLES = RATIO_BITS + 6
 SETTLE_EXCHANGES = 2
+GOOD_MAX = 1023                 # offsets in a row under the lock threshold: a saturating count
+GEAR_AFTER = 4                  # the gains drop once locked for GEAR_AFTER * lock_count exchanges
 SETTLE_MAX_EXTRA = 255
 RATE_LIMIT = 1 << 31
 
@@ -59,6 +61,7 @@ class ServoSettings:
     interval_log2: int = 10
     kp_shift: int = 3
     ki_shift: int = 6
+    gear: int = 0                       # locked a while: kp_shift + gear, ki_shift + 2 * gear
     step_threshold: int = 64            # ticks
     lock_threshold: int = 1 << F        # subticks
     lock_count: int = 8
@@ -137,10 +140,12 @@ class ServoModel:
             self.settle, self.good, state = SETTLE_EXCHANGES + in_flight(t1, t2, t3, t4, s), 0, ServoState.ACQUIRING
             self.steps += 1
         else:
-            self.integ += offset >> s.ki_shift
-            correction = (offset >> s.kp_shift) + self.integ
+            geared = self.state == ServoState.LOCKED and self.good >= GEAR_AFTER * s.lock_count
+            gear = s.gear if geared else 0
+            self.integ += offset >> (s.ki_shift + 2 * gear)
+            correction = (offset >> (s.kp_shift + gear)) + self.integ
             rate = _clamp(correction << (RATE_BITS - F - s.interval_log2))
-            self.good = self.good + 1 if abs(offset) < s.lock_threshold else 0
+            self.good = min(GOOD_MAX, self.good + 1) if abs(offset) < s.lock_threshold else 0
             state = ServoState.LOCKED if self.good >= s.lock_count else ServoState.ACQUIRING
         self._pending.append((self.now + UPDATE_CYCLES, step, rate, state, offset, delay))
 

@@ -88,7 +88,7 @@ class SyncBlock:
         m.d.comb += [
             cfg.enable.eq(ctrl[0]), cfg.steer.eq(ctrl[1]), cfg.interval_log2.eq(ctrl[8:13]),
             cfg.kp_shift.eq(ctrl[16:21]),
-            cfg.ki_shift.eq(ctrl[24:29]), cfg.step_threshold.eq(bank.value("sync_step")),
+            cfg.ki_shift.eq(ctrl[24:29]), cfg.gear.eq(ctrl[29:32]), cfg.step_threshold.eq(bank.value("sync_step")),
             cfg.lock_threshold.eq(bank.value("sync_lock_threshold")), cfg.lock_count.eq(lock[:8]),
             cfg.holdover_intervals.eq(lock[8:16]), cfg.fixed_there.eq(bank.value("sync_fixed_there")),
             cfg.fixed_back.eq(bank.value("sync_fixed_back")), cfg.ratio.eq(bank.value("sync_ratio")),

@@ -17,6 +17,7 @@ SERVO_CONFIG = data.StructLayout({
     "interval_log2":      5,
     "kp_shift":           5,
     "ki_shift":           5,
+    "gear":               3,            # once locked: kp_shift + gear, ki_shift + 2 * gear
     "step_threshold":     24,           # ticks
     "lock_threshold":     32,           # subticks
     "lock_count":         8,
@@ -38,6 +39,8 @@ _COMMIT = _DECIDE + 1
 #: cycles from the one an exchange is taken in to the one its step and rate act in
 UPDATE_CYCLES = _COMMIT + 1
 SETTLE_EXCHANGES = 2
+GOOD_MAX = 1023
+GEAR_AFTER = 4                      # the gains drop once locked for GEAR_AFTER * lock_count exchanges
 SETTLE_MAX_EXTRA = 255              # (exchanges under way on a long link: its round trip in intervals)
 DIFF_BITS = 32                      # |t2 - t1| and |t4 - t3| must be under 2**31 ticks
 WIDE = DIFF_BITS + 2 + F + 2        # subtick estimates
@@ -127,7 +130,7 @@ class SyncServo(wiring.Component):
         integ = Signal(signed(WIDE + 8))
         rate = Signal(signed(RATE_BITS))
         fraction = Signal(RATE_BITS)
-        good = Signal(8)
+        good = Signal(range(GOOD_MAX + 1))    # offsets in a row under the lock threshold (saturating)
         settle = Signal(range(SETTLE_EXCHANGES + SETTLE_MAX_EXTRA + 1))
         state = Signal(2)
         quiet_max = (255 << 16) + 1
@@ -161,10 +164,13 @@ class SyncServo(wiring.Component):
                 with m.If(state == ServoState.FREE):
                     m.d.sync += [integ.eq(0), new_rate.eq(0)]
             with m.Else():
-                integ_next = integ + (offset >> cfg.ki_shift)
-                good_next = Mux(magnitude < cfg.lock_threshold, good + 1, 0)
+                geared = (state == ServoState.LOCKED) & (good >= cfg.lock_count * GEAR_AFTER)
+                kp_shift = cfg.kp_shift + Mux(geared, cfg.gear, 0)
+                ki_shift = cfg.ki_shift + Mux(geared, cfg.gear << 1, 0)
+                integ_next = integ + (offset >> ki_shift)
+                good_next = Mux(magnitude < cfg.lock_threshold, Mux(good == GOOD_MAX, good, good + 1), 0)
                 m.d.sync += [integ.eq(integ_next), good.eq(good_next),
-                             new_rate.eq(rate_of((offset >> cfg.kp_shift) + integ_next)),
+                             new_rate.eq(rate_of((offset >> kp_shift) + integ_next)),
                              new_state.eq(Mux(good_next >= cfg.lock_count, ServoState.LOCKED, ServoState.ACQUIRING))]
         committing = (stage == _COMMIT) & ok
         with m.If(committing):

@@ -59,7 +59,8 @@ def run(settings, follower, cycles, *, disable=None):
             enable = settings.enable and not (disable and disable[0] <= c < disable[1])
             s = dataclasses.replace(settings, enable=enable)
             model.settings = s
-            for name in ("enable", "steer", "interval_log2", "kp_shift", "ki_shift", "step_threshold", "lock_threshold",
+            for name in ("enable", "steer", "interval_log2", "kp_shift", "ki_shift", "gear", "step_threshold",
+                         "lock_threshold",
                          "lock_count", "holdover_intervals", "fixed_there", "fixed_back", "ratio"):
                 ctx.set(getattr(dut.config, name), int(getattr(s, name)))
             offer = follower.offer(c)
@@ -103,7 +104,7 @@ def test_the_gateware_and_the_model_agree_on_the_update_latency():
 def test_the_servo_steers_as_the_model_does_cycle_by_cycle(case):
     rng = random.Random(f"servo {case}")
     interval_log2 = 6
-    settings = ServoSettings(interval_log2=interval_log2, kp_shift=2, ki_shift=4, step_threshold=16,
+    settings = ServoSettings(interval_log2=interval_log2, kp_shift=2, ki_shift=4, gear=1, step_threshold=16,
                              lock_threshold=3 << F, lock_count=3, holdover_intervals=4)
     kwargs = dict(interval=1 << interval_log2, ppm=150, delay_there=400, delay_back=400)
     disable = None
