@@ -109,8 +109,9 @@ def sim_config(args):
     """The SyncSimConfig of ``qnu sync sim``'s arguments (ValueError when they do not fit)."""
     from qnu.sim.sync_cosim import sync_config_from_dict
     options = {"nodes": args.nodes, "length": args.length, "alpha": args.alpha, "seconds": args.seconds,
-               "seed": args.seed, "interval_log2": args.interval_log2, "kp_shift": args.kp_shift,
-               "ki_shift": args.ki_shift, "gear": args.gear}
+               "seed": args.seed, "kp_shift": args.kp_shift, "ki_shift": args.ki_shift, "gear": args.gear}
+    if args.interval_log2 is not None:
+        options["interval_log2"] = args.interval_log2
     if args.ppm:
         options["ppm"] = args.ppm
     if args.pull:
@@ -202,7 +203,8 @@ def add_sync(sub):
     s.add_argument("--alpha", type=float, default=0.0, help="the fibres' asymmetry (White Rabbit's alpha)")
     s.add_argument("--seconds", default="300us", help="simulated time (default 300us)")
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--interval-log2", type=int, default=9, help="a frame every 2**N cycles (default 9)")
+    s.add_argument("--interval-log2", type=int, help="a frame every 2**N cycles (default: the longest link's "
+                   "round trip, 9 or more)")
     s.add_argument("--kp-shift", type=int, default=3, help="proportional gain 2**-N per exchange (default 3)")
     s.add_argument("--ki-shift", type=int, default=6, help="integral gain 2**-N per exchange (default 6)")
     s.add_argument("--gear", type=int, default=2, help="once locked, gains 2**N (kp) and 4**N (ki) lower "

@@ -55,7 +55,7 @@ class SyncSimConfig:
     alpha: float = 0.0                      # the fibres' asymmetry: there = (1 + alpha) * back
     seconds: float = 1e-3                   # simulated time
     seed: int = 1
-    interval_log2: int = 9
+    interval_log2: int = None               # None: the longest link's round trip, at least 2**9 cycles
     kp_shift: int = 3
     ki_shift: int = 6
     gear: int = 2                           # once locked, a loop 2**gear narrower
@@ -89,6 +89,15 @@ class SyncSimConfig:
             raise ValueError("the simulated time must be positive")
         if self.pull and not (0 <= self.pull[0] < len(self.lengths_m) and 0 <= self.pull[1] < self.pull[2]):
             raise ValueError(f"pull is (link, start_s, end_s) with start before end, not {self.pull}")
+
+    @property
+    def interval(self):
+        """interval_log2, or the smallest (9 or more) whose interval holds the longest link's round trip:
+        with a shorter one the servo acts on exchanges several intervals old and rings."""
+        if self.interval_log2 is not None:
+            return self.interval_log2
+        round_trip = max(sum(self.link_delays_ps(k)) for k in range(len(self.lengths_m)))
+        return max(9, math.ceil(math.log2(round_trip / self.period_ps)))
 
     @property
     def nodes(self):
@@ -208,7 +217,7 @@ def node_registers(cfg):
     servo hears nothing and stays free); the last node's down port has none either. One
     netlist for every node: one Verilator build."""
     from qnu.host.sync import sync_registers
-    values = sync_registers(outputs=4, channels=4, bin_ps=cfg.bin_ps, interval_log2=cfg.interval_log2,
+    values = sync_registers(outputs=4, channels=4, bin_ps=cfg.bin_ps, interval_log2=cfg.interval,
                             kp_shift=cfg.kp_shift, ki_shift=cfg.ki_shift, gear=cfg.gear, lock_count=cfg.lock_count,
                             lock_threshold_ps=cfg.lock_threshold_ticks * cfg.bin_ps, alpha=cfg.alpha, up=(UP_OUT, UP_IN), follow=True, down=(DOWN_OUT, DOWN_IN))
     period = round(cfg.pps_period_s * 1e12 / cfg.bin_ps)
@@ -443,6 +452,7 @@ def run_sync_sim(cfg, *, progress=None, workdir=None):
             co.wait(progress)
         followers = analyse(cfg, co.probes(), co.pps_ps)
     parameters = asdict(cfg)
-    parameters.update(bin_ps=cfg.bin_ps, link_delays_ps=[cfg.link_delays_ps(k) for k in range(cfg.nodes - 1)])
+    parameters.update(bin_ps=cfg.bin_ps, interval_log2=cfg.interval,
+                      link_delays_ps=[cfg.link_delays_ps(k) for k in range(cfg.nodes - 1)])
     return {"backend": "verilator", "parameters": parameters, "followers": followers,
             "co_simulation": {"rounds": co.rounds, "cycles": [b.done for b in co.boards]}}
