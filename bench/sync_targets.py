@@ -12,8 +12,10 @@ Each point simulates SECONDS of the chain (the co-simulation runs about 2 000
 cycles of three boards a second on 2 cores), so it takes several minutes.
 """
 
+import json
 import math
 import sys
+from pathlib import Path
 import time
 
 from qnu.sim.sweep import Sweep, run_sweep
@@ -37,6 +39,8 @@ def main():
     started = time.monotonic()
     sweep = grid_sweep()
     rows = run_sweep(sweep, workers=2, progress=lambda d, t: print(f"  {d}/{t} points", file=sys.stderr))
+    Path("build").mkdir(exist_ok=True)
+    Path("build/sync_targets.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
     limit = BIN_PS / math.sqrt(12)
     print(f"sync targets: leader + follower, {SECONDS} each, {BIN_PS:.0f} ps bins "
           f"(quantization limit {limit:.0f} ps RMS)")
@@ -44,10 +48,10 @@ def main():
           f"{'pps mean':>9} {'pps rms':>8}   (ps)")
     for r in rows:
         if r["status"] != "ok":
-            print(f"{r['ppm']:>5} {r['length']:>7} {r['alpha']:>8g}  failed: {r['error']}")
+            print(f"{r['ppm']:>7} {r['length']:>7} {r['alpha']:>8g}  failed: {r['error']}")
             continue
         lock = None if r["lock_time_s"] is None else r["lock_time_s"] * 1e6
-        print(f"{r['ppm'].split(',')[1]:>5} {r['length']:>7} {r['alpha']:>8g} {fmt(lock, '8.1f')} "
+        print(f"{r['node_ppm']:>+5g} {r['length']:>7} {r['alpha']:>8g} {fmt(lock, '8.1f')} "
               f"{fmt(r['time_error_mean_ps'], '9.0f')} {fmt(r['time_error_rms_ps'], '8.0f')} "
               f"{fmt(r['pps_error_mean_ps'], '9.0f')} {fmt(r['pps_error_rms_ps'], '8.0f')}")
     ok = [r for r in rows if r["status"] == "ok" and r["time_error_rms_ps"] is not None]

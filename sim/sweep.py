@@ -116,16 +116,16 @@ def run_point(kind, backend, base, values):
         return [{**{k: results[k] for k in keep}, "p_success_z": z, **results["outcomes"]}]
     from .sync_cosim import run_sync_sim, sync_config_from_dict
     results = run_sync_sim(sync_config_from_dict(params))
-    keep = ("node", "ppm", "lock_time_s", "time_error_mean_ps", "time_error_rms_ps", "pps_error_mean_ps",
-            "pps_error_rms_ps")
-    return [{k: f[k] for k in keep} for f in results["followers"]]
+    keep = ("lock_time_s", "time_error_mean_ps", "time_error_rms_ps", "pps_error_mean_ps", "pps_error_rms_ps")
+    return [{"node": f["node"], "node_ppm": f["ppm"], **{k: f[k] for k in keep}} for f in results["followers"]]
 
 
 def _job(kind, backend, base, index, values):
     """A point as a job: its rows, or a failed row naming why (a worker never raises)."""
     try:
         rows = run_point(kind, backend, base, values)
-        return [{"point": index, **values, "status": "ok", **row} for row in rows]
+        return [{"point": index, **values, "status": "ok", **{k: v for k, v in row.items() if k not in values}}
+                for row in rows]
     except Exception as e:
         return [{"point": index, **values, "status": "failed", "error": f"{type(e).__name__}: {e}",
                  "traceback": traceback.format_exc(limit=4)}]

@@ -59,7 +59,7 @@ def test_a_sync_point_gives_a_row_per_follower():
                   grid={"ppm": ["0,+30"]})
     row, = run_sweep(sweep, serial=True)
     assert row["status"] == "ok", row.get("error")
-    assert row["node"] == 1 and row["ppm"] == 30.0 and "time_error_rms_ps" in row
+    assert row["node"] == 1 and row["node_ppm"] == 30.0 and row["ppm"] == "0,+30" and "time_error_rms_ps" in row
 
 
 @pytest.mark.parametrize("text, message", [
