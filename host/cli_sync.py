@@ -3,7 +3,7 @@
     qnu sync start --port P --up 1:0 --follow       # follow the peer on output 1 / input 0
     qnu sync status --port P
     qnu sync calibrate --port P --up 1:0 --down 0:1 --cables 12.5ns,5ns
-    qnu sync sim --nodes 3 --ppm 0,+50,-80 --length 5m,2km --seconds 300us --output DIR
+    qnu sync sim --nodes 3 --ppm 0,+50,-80 --length 5m,2km --seconds 1ms --output DIR
 """
 
 import sys

@@ -39,7 +39,10 @@ def tdev(followers, path):
     ax.set_ylabel("TDEV (ps)")
     ax.set_title("time deviation of the time error, once locked")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    if ax.lines:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no follower locked", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
