@@ -55,7 +55,7 @@ def link_from_dict(raw):
     s = _take(raw.get("station", {}), "station", ["samples_per_cycle", "clock_hz"])
     emitter_defaults, detector_defaults = Emitter(), Detector()
     loss = f.get("loss_db_per_km", Fibre().loss_db_per_km)
-    length = lambda key: _metres(f[key]) if key in f else Fibre().length_m
+    length = lambda key: parse_length(f[key]) if key in f else Fibre().length_m
     transducers = {}
     for which in "ab":
         t = raw.get("transducer", {})
@@ -95,7 +95,7 @@ def link_from_dict(raw):
                       clock_hz=int(s.get("clock_hz", 100_000_000)), raw=raw)
 
 
-def _metres(text):
+def parse_length(text):
     """'10m', '2km', '500 m', or a bare number of metres."""
     import re
     m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(m|km)?\s*", str(text))

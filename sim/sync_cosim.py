@@ -40,6 +40,7 @@ import numpy as np
 from qnu.sync import ServoState
 from .cosim import CoBoard
 from .oscillator import Oscillator, OscillatorSpec
+from .link_config import parse_length
 from .physics.params import FIBRE_PS_PER_M
 
 __all__ = ["SyncSimConfig", "SyncCosim", "run_sync_sim", "sync_config_from_dict", "parse_length"]
@@ -117,20 +118,6 @@ class SyncSimConfig:
         return round_trip * (1 + self.alpha) / (2 + self.alpha), round_trip / (2 + self.alpha)
 
 
-def parse_length(text):
-    """'5m', '2km', '1.5 km' -> metres (a number: metres)."""
-    if isinstance(text, (int, float)):
-        return float(text)
-    t = text.strip().lower().replace(" ", "")
-    for unit, scale in (("km", 1000.0), ("m", 1.0)):
-        if t.endswith(unit):
-            try:
-                return float(t[:-len(unit)]) * scale
-            except ValueError:
-                break
-    raise ValueError(f"a length is a number with m or km (5m, 2km), not {text!r}")
-
-
 def _list(value, parse):
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
     return tuple(parse(x) for x in items)
@@ -189,11 +176,14 @@ class _Board:
 
     def ensure(self, cycle):
         while len(self.starts) <= cycle + 1:
-            self.starts = np.concatenate([self.starts, self.osc.next_cycles(_BLOCK)])
+            self._grow()
 
     def cover(self, t_ps):
         while self.starts[-1] <= t_ps:
-            self.starts = np.concatenate([self.starts, self.osc.next_cycles(_BLOCK)])
+            self._grow()
+
+    def _grow(self):
+        self.starts = np.concatenate([self.starts, self.osc.next_cycles(_BLOCK)])
 
     def when(self, tick, n):
         """The physical time of fine tick ``tick`` (ps)."""
