@@ -21,14 +21,18 @@ import time
 from qnu.sim.sweep import Sweep, run_sweep
 from qnu.sim.sync_cosim import SyncSimConfig, run_sync_sim
 
-SECONDS = "800us"
 BIN_PS = SyncSimConfig().bin_ps
+# simulated time per link length: the servo's gears settle in about 2 ms on a 5 m link (exchanges
+# every 2**9 cycles) and 6 ms on a 2 km one (2**11: the interval holds the round trip)
+SECONDS = {"5m": "5ms", "2km": "12ms"}
+RELOCK = dict(ppm=(0.0, 50.0, -80.0), lengths_m=(5.0, 2000.0), seconds=9e-3, seed=7, pull=(0, 6.0e-3, 6.1e-3))
 
 
-def grid_sweep():
-    return Sweep(kind="sync", backend="verilator", name="sync targets",
-                 base={"nodes": 2, "seconds": SECONDS, "seed": 7},
-                 grid={"ppm": ["0,+50", "0,-80"], "length": ["5m", "2km"], "alpha": [0.0, 2.5e-4]})
+def grid_sweeps():
+    return [Sweep(kind="sync", backend="verilator", name=f"sync targets {length}",
+                  base={"nodes": 2, "seconds": seconds, "seed": 7, "length": length},
+                  grid={"ppm": ["0,+50", "0,-80"], "alpha": [0.0, 2.5e-4]})
+            for length, seconds in SECONDS.items()]
 
 
 def fmt(v, spec):
@@ -37,12 +41,15 @@ def fmt(v, spec):
 
 def main():
     started = time.monotonic()
-    sweep = grid_sweep()
-    rows = run_sweep(sweep, workers=2, progress=lambda d, t: print(f"  {d}/{t} points", file=sys.stderr))
+    rows = []
+    for sweep in grid_sweeps():
+        for row in run_sweep(sweep, workers=2, progress=lambda d, t: print(f"  {d}/{t} points", file=sys.stderr)):
+            rows.append({**row, "length": sweep.base["length"], "seconds": sweep.base["seconds"]})
     Path("build").mkdir(exist_ok=True)
     Path("build/sync_targets.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
     limit = BIN_PS / math.sqrt(12)
-    print(f"sync targets: leader + follower, {SECONDS} each, {BIN_PS:.0f} ps bins "
+    print(f"sync targets: leader + follower, {', '.join(f'{k} links {v}' for k, v in SECONDS.items())}, "
+          f"{BIN_PS:.0f} ps bins "
           f"(quantization limit {limit:.0f} ps RMS)")
     print(f"{'ppm':>5} {'length':>7} {'alpha':>8} {'lock us':>8} {'err mean':>9} {'err rms':>8} "
           f"{'pps mean':>9} {'pps rms':>8}   (ps)")
@@ -62,14 +69,14 @@ def main():
               f"{min(r['pps_error_rms_ps'] for r in ok):.0f} to {max(r['pps_error_rms_ps'] for r in ok):.0f} ps "
               f"(limit {limit:.0f})")
     # relock: the chain's first link pulled for 100 us, then back
-    cfg = SyncSimConfig(ppm=(0.0, 50.0, -80.0), lengths_m=(5.0, 2000.0), seconds=1.2e-3, seed=7,
-                        pull=(0, 500e-6, 600e-6))
+    cfg = SyncSimConfig(**RELOCK)
     results = run_sync_sim(cfg)
+    cut = f"{cfg.pull[1] * 1e6:.0f}-{cfg.pull[2] * 1e6:.0f} us"
     for f in results["followers"]:
         r = f.get("relock") or {}
         shift = None if r.get("after_mean_ps") is None or r.get("before_mean_ps") is None else \
             r["after_mean_ps"] - r["before_mean_ps"]
-        print(f"relock: node {f['node']} ({f['ppm']:+g} ppm), link 0 cut 500-600 us: relocked "
+        print(f"relock: node {f['node']} ({f['ppm']:+g} ppm), link 0 cut {cut}: relocked "
               f"{fmt(None if r.get('relock_s') is None else r['relock_s'] * 1e6, '.0f')} us after the re-plug, "
               f"mean {fmt(r.get('before_mean_ps'), '.0f')} ps before, {fmt(r.get('after_mean_ps'), '.0f')} ps after "
               f"(shift {fmt(shift, '+.0f')} ps; one bin {BIN_PS:.0f} ps)")

@@ -48,6 +48,7 @@ def start(args):
         try:
             dev.sync.configure(up=up, down=down, follow=args.follow, interval_log2=args.interval_log2,
                                kp_shift=args.kp_shift, ki_shift=args.ki_shift, gear=args.gear,
+                               lock_threshold_ps=args.lock_threshold_ps, lock_count=args.lock_count,
                                fixed_there_ps=args.fixed_there_ps, fixed_back_ps=args.fixed_back_ps, alpha=args.alpha)
         except ValueError as e:
             sys.exit(f"qnu sync start: error: {e}")
@@ -109,13 +110,18 @@ def sim_config(args):
     """The SyncSimConfig of ``qnu sync sim``'s arguments (ValueError when they do not fit)."""
     from qnu.sim.sync_cosim import sync_config_from_dict
     options = {"nodes": args.nodes, "length": args.length, "alpha": args.alpha, "seconds": args.seconds,
-               "seed": args.seed, "kp_shift": args.kp_shift, "ki_shift": args.ki_shift, "gear": args.gear}
+               "seed": args.seed, "kp_shift": args.kp_shift, "ki_shift": args.ki_shift, "gear": args.gear,
+               "lock_count": args.lock_count}
+    if args.lock_threshold_ps is not None:
+        options["lock_threshold_ps"] = args.lock_threshold_ps
     if args.interval_log2 is not None:
         options["interval_log2"] = args.interval_log2
     if args.ppm:
         options["ppm"] = args.ppm
     if args.pull:
         options["pull"] = args.pull
+    if args.witness:
+        options["witness"] = True
     return sync_config_from_dict(options)
 
 
@@ -141,6 +147,8 @@ def simulate(args):
         f.pop("series")
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(summary(results))
+    if "witness" in results:
+        print(witness_summary(results["witness"]))
     print(f"wrote {out / 'results.json'}, {out / 'time_error.png'}, {out / 'tdev.png'}")
 
 
@@ -157,6 +165,28 @@ def summary(results):
     return "\n".join(lines)
 
 
+def witness_summary(w):
+    """The middle node's tags of the PPS edges against the co-simulation's truth."""
+    if not w["pairs"]:
+        return "witness: no PPS pair tagged after every follower locked"
+    return (f"witness: node 1 tagged {w['pairs']} PPS pairs: last node less leader {w['tagged_mean_ps']:.0f} ps "
+            f"mean, {w['tagged_rms_ps']:.0f} ps RMS (physically {w['true_mean_ps']:.0f} / {w['true_rms_ps']:.0f}; "
+            f"each pair within {w['max_disagreement_ps']:.0f} ps of the truth, a tick is {w['tick_ps']:.0f})")
+
+
+def _add_servo_options(s):
+    from qnu.sync import DEFAULT_KP_SHIFT, DEFAULT_KI_SHIFT, DEFAULT_GEAR
+    s.add_argument("--kp-shift", type=int, default=DEFAULT_KP_SHIFT,
+                   help=f"proportional gain 2**-N per exchange (default {DEFAULT_KP_SHIFT})")
+    s.add_argument("--ki-shift", type=int, default=DEFAULT_KI_SHIFT,
+                   help=f"integral gain 2**-N per exchange (default {DEFAULT_KI_SHIFT})")
+    s.add_argument("--gear", type=int, default=DEFAULT_GEAR, help="once locked, up to N gears, a gear at a time, "
+                   f"each gains 2x (kp) and 4x (ki) lower (default {DEFAULT_GEAR})")
+    s.add_argument("--lock-threshold-ps", type=float, help="the offsets' running average under this counts "
+                   "towards lock (default: start one tick, sim 0.06 tick)")
+    s.add_argument("--lock-count", type=int, default=8, help="locked after N exchanges in a row (default 8)")
+
+
 def add_sync(sub):
     p = sub.add_parser("sync", help="node-to-node sync: the peer link's ports and the servo (docs/sync.md)")
     ssub = p.add_subparsers(dest="sync_command", metavar="ACTION")
@@ -170,10 +200,7 @@ def add_sync(sub):
     s.add_argument("--down", metavar="OUT:IN", help="the down port (towards followers)")
     s.add_argument("--follow", action="store_true", help="steer the timebase to the up port's peer")
     s.add_argument("--interval-log2", type=int, default=10, help="a frame every 2**N core cycles (default 10)")
-    s.add_argument("--kp-shift", type=int, default=3, help="proportional gain 2**-N per exchange (default 3)")
-    s.add_argument("--ki-shift", type=int, default=6, help="integral gain 2**-N per exchange (default 6)")
-    s.add_argument("--gear", type=int, default=2, help="once locked, gains 2**N (kp) and 4**N (ki) lower "
-                   "(default 2)")
+    _add_servo_options(s)
     s.add_argument("--fixed-there-ps", type=float, default=0.0, help="our transmit + the peer's receive latency")
     s.add_argument("--fixed-back-ps", type=float, default=0.0, help="the peer's transmit + our receive latency")
     s.add_argument("--alpha", type=float, default=0.0, help="the fibre's asymmetry (White Rabbit's alpha)")
@@ -205,11 +232,10 @@ def add_sync(sub):
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--interval-log2", type=int, help="a frame every 2**N cycles (default: the longest link's "
                    "round trip, 9 or more)")
-    s.add_argument("--kp-shift", type=int, default=3, help="proportional gain 2**-N per exchange (default 3)")
-    s.add_argument("--ki-shift", type=int, default=6, help="integral gain 2**-N per exchange (default 6)")
-    s.add_argument("--gear", type=int, default=2, help="once locked, gains 2**N (kp) and 4**N (ki) lower "
-                   "(default 2)")
+    _add_servo_options(s)
     s.add_argument("--pull", metavar="LINK:START:END", help="cut link LINK from START to END, e.g. 0:150us:200us")
+    s.add_argument("--witness", action="store_true", help="node 1 tags the leader's PPS (input 2) and the last "
+                   "node's (input 3); the host reads the tags over its serial port (results: witness)")
     s.add_argument("--output", required=True, metavar="DIR")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=simulate)

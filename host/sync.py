@@ -13,7 +13,8 @@ with ``follow``.
 
 from dataclasses import dataclass
 
-from qnu.sync import ServoState, SUBTICK_BITS, RATE_BITS, INTERVAL_LOG2_RANGE, asymmetry_ratio, to_signed
+from qnu.sync import (ServoState, SUBTICK_BITS, RATE_BITS, INTERVAL_LOG2_RANGE, DEFAULT_KP_SHIFT, DEFAULT_KI_SHIFT,
+                      DEFAULT_GEAR, asymmetry_ratio, to_signed)
 
 from .errors import QnuError
 
@@ -41,8 +42,8 @@ class SyncStatus:
     counts: dict                # every counter of the block, by name
 
 
-def sync_registers(*, outputs, channels, bin_ps, up=None, down=None, follow=False, interval_log2=10, kp_shift=3,
-                   ki_shift=6, gear=2, step_threshold_ps=None, lock_threshold_ps=None, lock_count=8, holdover_intervals=4,
+def sync_registers(*, outputs, channels, bin_ps, up=None, down=None, follow=False, interval_log2=10,
+                   kp_shift=DEFAULT_KP_SHIFT, ki_shift=DEFAULT_KI_SHIFT, gear=DEFAULT_GEAR, step_threshold_ps=None, lock_threshold_ps=None, lock_count=8, holdover_intervals=4,
                    fixed_there_ps=0.0, fixed_back_ps=0.0, alpha=0.0):
     """The sync block's register values for :meth:`Sync.configure`'s settings, on a
     node with ``outputs`` trigger outputs, ``channels`` inputs and ticks of
@@ -104,10 +105,11 @@ class Sync:
         ``up``, ``down``: (trigger output, input) of each port, or None (off).
         ``follow`` steers the timebase to the up port's peer (it needs ``up``).
         ``kp_shift``, ``ki_shift``: the PI gains 2**-N per exchange while
-        acquiring; once locked they drop by ``gear`` (docs/sync.md).
-        ``step_threshold_ps`` (default 64 ticks): an offset this large or
-        larger is stepped. ``lock_threshold_ps`` (default one tick): offsets
-        under it count towards lock. ``fixed_there_ps``: this node's transmit
+        acquiring; once locked they drop a gear at a time, ``gear`` in all
+        (docs/sync.md). ``step_threshold_ps`` (default 64 ticks): an offset
+        this large or larger is stepped. ``lock_threshold_ps`` (default one
+        tick): the offsets' running average under it counts towards lock,
+        ``lock_count`` exchanges in a row. ``fixed_there_ps``: this node's transmit
         latency plus the up peer's receive latency; ``fixed_back_ps`` the
         peer's transmit plus this node's receive latency; ``alpha`` the fibre's
         asymmetry (``qnu sync calibrate`` measures the latencies)."""

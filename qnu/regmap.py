@@ -11,6 +11,7 @@ reads return 0; writing triggers an action).
 
 import enum
 from dataclasses import dataclass, field
+from .sync import DEFAULT_KP_SHIFT, DEFAULT_KI_SHIFT, DEFAULT_GEAR
 
 __all__ = ["Field", "Register", "WideRegister", "RegisterMap", "register_map", "Features", "CHANNEL_BASE", "CHANNEL_STRIDE",
            "SEQUENCER_BASE", "ATTEMPTS_BASE", "OUTPUTS_BASE", "OUTPUT_STRIDE", "PATTERN_ENTRIES", "HERALD_BASE",
@@ -352,7 +353,7 @@ _SYNC_PORT_PINS = (Field("tx_output", 0, 4, "the trigger output the port's frame
                                               "else while the port is on)"),
                    Field("rx_channel", 8, 6, "the input the peer's frames come in on"))
 _SYNC = [
-    ("sync_ctrl",     0x00, "rw", 32, 10 << 8 | 3 << 16 | 6 << 24 | 2 << 29,
+    ("sync_ctrl",     0x00, "rw", 32, 10 << 8 | DEFAULT_KP_SHIFT << 16 | DEFAULT_KI_SHIFT << 24 | DEFAULT_GEAR << 29,
      "The sync block's settings. An interval out of range is refused (BAD_VALUE) while a port is on; "
      "turning the ports off frees the servo.",
      (Field("up", 0, 1, "the up port sends and receives frames"),
@@ -364,14 +365,16 @@ _SYNC = [
       Field("ki_shift", 24, 5, "the integral gain is 2**-ki_shift"),
       Field("gear", 29, 3, "locked for 4 lock_count exchanges, the gains drop to 2**-(kp_shift + gear) and "
                            "2**-(ki_shift + 2 gear): the same damping, a loop 2**gear times narrower, so less of "
-                           "each exchange's noise")), ""),
+                           "each exchange's noise; they stay until the next step")), ""),
     ("sync_up_pins",   0x01, "rw", 14, 0, "The up port's output and input.", _SYNC_PORT_PINS, ""),
     ("sync_down_pins", 0x02, "rw", 14, 1 | 1 << 8, "The down port's output and input.", _SYNC_PORT_PINS, ""),
     ("sync_step",      0x03, "rw", 24, 64, "An offset of this many ticks or more is stepped, not steered.", (), ""),
-    ("sync_lock_threshold", 0x04, "rw", 32, 1 << 16, "Offsets under this (subticks, 2**-16 tick) count towards "
-                                                     "lock.", (), ""),
+    ("sync_lock_threshold", 0x04, "rw", 32, 1 << 16, "Offsets' running average (over about 32 exchanges) "
+                                                     "under this (subticks, 2**-16 tick) counts towards lock.",
+                            (), ""),
     ("sync_lock",      0x05, "rw", 16, 8 | 4 << 8, "Lock and holdover.",
-     (Field("count", 0, 8, "locked after this many offsets in a row under sync_lock_threshold"),
+     (Field("count", 0, 8, "locked after this many exchanges in a row with the offsets' average under "
+                          "sync_lock_threshold"),
       Field("holdover", 8, 8, "holdover after this many intervals without an exchange")), ""),
     ("sync_fixed_there", 0x06, "rw", 32, 0, "This node's transmit latency plus the up peer's receive latency, "
                                             "subticks (signed).", (), ""),

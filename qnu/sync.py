@@ -28,7 +28,7 @@ from enum import IntEnum
 __all__ = ["MessageKind", "Message", "MESSAGE_FIELDS", "MESSAGE_BYTES", "FRAME_BYTES", "SYMBOL_BITS",
            "FRAME_BITS", "IDLE_BITS", "crc16", "encode_frame", "decode_frame", "frame_line_bits",
            "line_samples", "FrameError", "decode_line", "SUBTICK_BITS", "RATE_BITS", "RATIO_BITS",
-           "SYMMETRIC_RATIO", "INTERVAL_LOG2_RANGE", "ServoState", "asymmetry_ratio", "to_signed"]
+           "SYMMETRIC_RATIO", "DEFAULT_KP_SHIFT", "DEFAULT_KI_SHIFT", "DEFAULT_GEAR", "INTERVAL_LOG2_RANGE", "ServoState", "asymmetry_ratio", "to_signed"]
 
 
 class MessageKind(IntEnum):
@@ -168,6 +168,9 @@ RATE_BITS = 32
 RATIO_BITS = 24
 #: the ratio of a symmetric link (alpha = 0)
 SYMMETRIC_RATIO = 1 << (RATIO_BITS - 1)
+#: the servo's default gains (docs/sync.md): 2**-kp_shift and 2**-ki_shift per exchange, damping
+#: about 0.7 in every gear; once locked, up to ``gear`` gears, each a loop twice as narrow
+DEFAULT_KP_SHIFT, DEFAULT_KI_SHIFT, DEFAULT_GEAR = 3, 7, 3
 #: the exchange interval is 2**interval_log2 core cycles
 INTERVAL_LOG2_RANGE = range(6, 17)
 

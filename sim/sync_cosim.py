@@ -37,11 +37,12 @@ from dataclasses import dataclass, field, asdict
 
 import numpy as np
 
-from qnu.sync import ServoState
+from qnu.sync import ServoState, DEFAULT_KP_SHIFT, DEFAULT_KI_SHIFT, DEFAULT_GEAR
 from .cosim import CoBoard
 from .oscillator import Oscillator, OscillatorSpec
 from .link_config import parse_length
 from .physics.params import FIBRE_PS_PER_M
+from .sync_witness import WITNESS_INPUTS, witness_registers, record_witness, witness_results, cable_ps
 
 __all__ = ["SyncSimConfig", "SyncCosim", "run_sync_sim", "sync_config_from_dict", "parse_length"]
 
@@ -57,12 +58,15 @@ class SyncSimConfig:
     seconds: float = 1e-3                   # simulated time
     seed: int = 1
     interval_log2: int = None               # None: the longest link's round trip, at least 2**9 cycles
-    kp_shift: int = 3
-    ki_shift: int = 6
-    gear: int = 2                           # once locked, a loop 2**gear narrower
+    kp_shift: int = DEFAULT_KP_SHIFT
+    ki_shift: int = DEFAULT_KI_SHIFT
+    gear: int = DEFAULT_GEAR                # once locked, a gear at a time: a loop 2**gear narrower
     lock_count: int = 8
-    lock_threshold_ticks: float = 2.0       # an offset's noise is about a tick: under two counts
-    pps_period_s: float = 10e-6             # the pulse per period (a PPS, shortened for simulation)
+    lock_threshold_ticks: float = 0.06      # the offsets' running average (150 ps at 2.5 ns ticks)
+    # the pulse per period (a PPS, shortened for simulation). Each edge lands on its board's tick, and
+    # the ticks' phase moves by period * (frequency offset) an edge: 10 us at 50 ppm is a fifth of a
+    # tick, five phases over and over, whose mean is up to a tenth of a tick off. 10.1 us is not.
+    pps_period_s: float = 10.1e-6
     clock_hz: int = 100_000_000
     samples_per_cycle: int = 4
     white_pm_ps: float = OscillatorSpec.white_pm_ps
@@ -71,6 +75,7 @@ class SyncSimConfig:
     start_spread_s: float = 1e-6            # each node's power-up, uniform in this span
     pull: tuple = ()                        # (link, start_s, end_s): that link's fibres cut meanwhile
     round_limit_s: float = None             # a round goes at most this far (None: as far as it may)
+    witness: bool = False                   # the middle node tags the leader's and the last node's PPS
 
     def __post_init__(self):
         if len(self.ppm) < 2:
@@ -88,6 +93,10 @@ class SyncSimConfig:
             raise ValueError(f"alpha is a fibre's asymmetry (about 2.5e-4), not {self.alpha}")
         if self.seconds <= 0:
             raise ValueError("the simulated time must be positive")
+        if self.witness and len(self.ppm) < 3:
+            raise ValueError("the witness is the middle node of a chain: it needs 3 nodes or more")
+        if self.witness and self.seconds < 300e-6:
+            raise ValueError("a witness run needs 300 us or more: the host reads the tags as it runs")
         if self.pull and not (0 <= self.pull[0] < len(self.lengths_m) and 0 <= self.pull[1] < self.pull[2]):
             raise ValueError(f"pull is (link, start_s, end_s) with start before end, not {self.pull}")
 
@@ -124,14 +133,15 @@ def _list(value, parse):
 
 
 _SIM_KEYS = {"nodes", "ppm", "length", "alpha", "seconds", "seed", "interval_log2", "kp_shift", "ki_shift", "gear",
-             "pull"}
+             "lock_count", "lock_threshold_ps", "pull", "witness"}
 
 
 def sync_config_from_dict(d):
     """A SyncSimConfig from ``qnu sync sim``'s options as a dict (a sweep point's):
     ``nodes``, ``ppm`` ("0,+50,-80"), ``length`` ("5m,2km"; one: every link),
     ``alpha``, ``seconds`` ("300us"), ``seed``, ``interval_log2``, ``kp_shift``,
-    ``ki_shift``, ``gear``, ``pull`` ("LINK:START:END")."""
+    ``ki_shift``, ``gear``, ``lock_count``, ``lock_threshold_ps``, ``pull``
+    ("LINK:START:END"), ``witness``."""
     from .sources import parse_time
     unknown = set(d) - _SIM_KEYS
     if unknown:
@@ -149,9 +159,11 @@ def sync_config_from_dict(d):
     if d.get("pull"):
         link, start, end = d["pull"].split(":")
         pull = (int(link), parse_time(start) * 1e-12, parse_time(end) * 1e-12)
-    extra = {k: int(d[k]) for k in ("seed", "interval_log2", "kp_shift", "ki_shift", "gear") if k in d}
+    extra = {k: int(d[k]) for k in ("seed", "interval_log2", "kp_shift", "ki_shift", "gear", "lock_count") if k in d}
+    if "lock_threshold_ps" in d:
+        extra["lock_threshold_ticks"] = float(d["lock_threshold_ps"]) / SyncSimConfig().bin_ps
     return SyncSimConfig(ppm=ppm, lengths_m=lengths, alpha=float(d.get("alpha", 0.0)), seconds=seconds, pull=pull,
-                         **extra)
+                         witness=bool(d.get("witness", False)), **extra)
 
 
 @dataclass
@@ -212,6 +224,8 @@ def node_registers(cfg):
                             lock_threshold_ps=cfg.lock_threshold_ticks * cfg.bin_ps, alpha=cfg.alpha, up=(UP_OUT, UP_IN), follow=True, down=(DOWN_OUT, DOWN_IN))
     period = round(cfg.pps_period_s * 1e12 / cfg.bin_ps)
     values.update({f"out{PPS_OUT}_ctrl": 2, "pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})
+    if cfg.witness:
+        values.update(witness_registers())
     return values
 
 
@@ -240,7 +254,11 @@ class SyncCosim:
         for k in range(cfg.nodes - 1):
             there, back = cfg.link_delays_ps(k)
             self.cables += [_Cable(k, DOWN_OUT, k + 1, UP_IN, back, k), _Cable(k + 1, UP_OUT, k, DOWN_IN, there, k)]
+        if cfg.witness:         # (coax, never pulled)
+            self.cables += [_Cable(0, PPS_OUT, 1, WITNESS_INPUTS[0], cable_ps(cfg), -1),
+                            _Cable(cfg.nodes - 1, PPS_OUT, 1, WITNESS_INPUTS[1], cable_ps(cfg), -1)]
         self.pps_ps = [[] for _ in range(cfg.nodes)]        # each node's PPS rising edges, physical ps
+        self.pps_watchers = []          # watcher(node, [(ps, rising), ...]): each node's PPS edges as they come
         self.end_ps = cfg.seconds * 1e12
         self.rounds = 0
         self.error = None
@@ -316,7 +334,10 @@ class SyncCosim:
         pull = self.cfg.pull
         for i, b in enumerate(self.boards):
             edges = b.co.output_edges(b.done, (UP_OUT, DOWN_OUT, PPS_OUT))
-            self.pps_ps[i] += [b.when(tick, n) for tick, level in edges[PPS_OUT] if level]
+            pps = [(b.when(tick, n), level) for tick, level in edges[PPS_OUT]]
+            self.pps_ps[i] += [t for t, level in pps if level]
+            for watcher in self.pps_watchers:
+                watcher(i, pps)
             for cable in (c for c in self.cables if c.source == i):
                 target = self.boards[cable.target]
                 for tick, level in edges[cable.output]:
@@ -361,7 +382,7 @@ class SyncCosim:
         return out
 
 
-def _leader_time(leader, t_ps, n):
+def leader_time(leader, t_ps, n):
     """The leader's time (ticks) at physical times ``t_ps``: its ticks between its cycle starts."""
     time, _, starts = leader
     c = np.searchsorted(starts, t_ps, side="right") - 1
@@ -378,7 +399,7 @@ def analyse(cfg, probes, pps_ps):
     out = []
     for i in range(1, cfg.nodes):
         time, state, starts = probes[i]
-        error_ps = (time - _leader_time(leader, starts[:-1], n)) * bin_ps
+        error_ps = (time - leader_time(leader, starts[:-1], n)) * bin_ps
         locked = (state == ServoState.LOCKED) & ~np.isnan(error_ps)
         first = int(np.argmax(locked)) if locked.any() else None
         result = {"node": i, "ppm": cfg.ppm[i], "lock_time_s": None, "locked_fraction": 0.0,
@@ -439,10 +460,15 @@ def run_sync_sim(cfg, *, progress=None, workdir=None):
     with tempfile.TemporaryDirectory(prefix="qnu-sync-") as tmp:
         co = SyncCosim(cfg, workdir=workdir or tmp)
         with co:
+            seen = record_witness(co, progress) if cfg.witness else None
             co.wait(progress)
-        followers = analyse(cfg, co.probes(), co.pps_ps)
+        probes = co.probes()
+        followers = analyse(cfg, probes, co.pps_ps)
     parameters = asdict(cfg)
     parameters.update(bin_ps=cfg.bin_ps, interval_log2=cfg.interval,
                       link_delays_ps=[cfg.link_delays_ps(k) for k in range(cfg.nodes - 1)])
-    return {"backend": "verilator", "parameters": parameters, "followers": followers,
-            "co_simulation": {"rounds": co.rounds, "cycles": [b.done for b in co.boards]}}
+    results = {"backend": "verilator", "parameters": parameters, "followers": followers,
+               "co_simulation": {"rounds": co.rounds, "cycles": [b.done for b in co.boards]}}
+    if cfg.witness:
+        results["witness"] = witness_results(cfg, seen, co.pps_ps, probes)
+    return results

@@ -28,8 +28,14 @@ cycle it was taken in:
 - else a PI update: ``integ += offset >> ki_shift``; the next interval's
   correction is ``(offset >> kp_shift) + integ`` subticks, spread over it as the
   rate trim ``rate = correction * 2**(RATE_BITS - F - interval_log2)``
-  (clamped to a signed 32-bit value); ``LOCKED`` once ``lock_count``
-  offsets in a row are under ``lock_threshold`` subticks;
+  (clamped to a signed 32-bit value); ``LOCKED`` once ``lock_count`` updates
+  in a row found the offsets' running average under ``lock_threshold``
+  subticks: the average as it stood before the update (the first offset
+  after a step, or out of reset, stands for it), then
+  ``average += (offset - average) >> LOCK_FILTER_LOG2``; each
+  ``GEAR_AFTER * lock_count`` updates in a row while ``LOCKED`` engage one
+  more gear, up to ``gear``: the gains drop to ``kp_shift + level`` and
+  ``ki_shift + 2 * level``, and stay there until the next step;
 - with no exchange for ``holdover_intervals`` intervals, ``HOLDOVER``: the
   rate trim keeps the integral term alone.
 
@@ -49,7 +55,8 @@ F = SUBTICK_BITS
 UPDATE_CYCLES = RATIO_BITS + 6
 SETTLE_EXCHANGES = 2
 GOOD_MAX = 1023                 # offsets in a row under the lock threshold: a saturating count
-GEAR_AFTER = 4                  # the gains drop once locked for GEAR_AFTER * lock_count exchanges
+GEAR_AFTER = 4                  # the gains drop a gear each GEAR_AFTER * lock_count exchanges locked
+LOCK_FILTER_LOG2 = 5            # lock is judged on the offset averaged over about 32 exchanges
 SETTLE_MAX_EXTRA = 255
 RATE_LIMIT = 1 << 31
 
@@ -101,6 +108,9 @@ class ServoModel:
     rate: int = 0
     fraction: int = 0
     good: int = 0
+    average: int = None         # the offsets' running average (subticks); None: starts afresh
+    level: int = 0              # the gear engaged so far (until a step)
+    dwell: int = 0              # exchanges locked since the last gear
     settle: int = 0
     quiet: int = 0              # cycles since the last exchange
     steps: int = 0
@@ -138,14 +148,19 @@ class ServoModel:
             if self.state == ServoState.FREE:
                 self.integ, rate = 0, 0
             self.settle, self.good, state = SETTLE_EXCHANGES + in_flight(t1, t2, t3, t4, s), 0, ServoState.ACQUIRING
+            self.average, self.level, self.dwell = None, 0, 0
             self.steps += 1
         else:
-            geared = self.state == ServoState.LOCKED and self.good >= GEAR_AFTER * s.lock_count
-            gear = s.gear if geared else 0
+            gear = min(self.level, s.gear)
             self.integ += offset >> (s.ki_shift + 2 * gear)
             correction = (offset >> (s.kp_shift + gear)) + self.integ
             rate = _clamp(correction << (RATE_BITS - F - s.interval_log2))
-            self.good = min(GOOD_MAX, self.good + 1) if abs(offset) < s.lock_threshold else 0
+            average = offset if self.average is None else self.average
+            self.good = min(GOOD_MAX, self.good + 1) if abs(average) < s.lock_threshold else 0
+            self.dwell = 0 if not self.good else self.dwell + (self.state == ServoState.LOCKED)
+            if self.dwell >= GEAR_AFTER * s.lock_count and self.level < s.gear:
+                self.level, self.dwell = self.level + 1, 0
+            self.average = average + ((offset - average) >> LOCK_FILTER_LOG2)
             state = ServoState.LOCKED if self.good >= s.lock_count else ServoState.ACQUIRING
         self._pending.append((self.now + UPDATE_CYCLES, step, rate, state, offset, delay))
 
@@ -165,6 +180,7 @@ class ServoModel:
         self.quiet += 1
         if not s.enable:
             self.state, self.rate, self.integ, self.good, self.settle, self.quiet = ServoState.FREE, 0, 0, 0, 0, 0
+            self.average, self.level, self.dwell = None, 0, 0
             self._pending.clear()
         elif self.state in (ServoState.ACQUIRING, ServoState.LOCKED) and \
                 self.quiet >= s.holdover_intervals << s.interval_log2:

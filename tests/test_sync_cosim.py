@@ -14,7 +14,9 @@ from qnu.sync import ServoState
 
 
 def test_a_follower_50_ppm_fast_locks_its_pps_lands_on_the_leader_s_and_it_relocks_to_the_same_time():
-    cfg = SyncSimConfig(ppm=(0.0, 50.0), lengths_m=(5.0,), seconds=330e-6, seed=3, pull=(0, 200e-6, 230e-6))
+    # (a lock threshold of a tick and one gear: locked in about 100 us, to keep the run short)
+    cfg = SyncSimConfig(ppm=(0.0, 50.0), lengths_m=(5.0,), seconds=330e-6, seed=3, pull=(0, 200e-6, 230e-6),
+                        lock_threshold_ticks=1.0, gear=1)
     results = run_sync_sim(cfg)
     assert results["backend"] == "verilator"
     f, = results["followers"]
@@ -53,6 +55,33 @@ def test_the_result_does_not_depend_on_how_far_each_round_goes():
         assert np.array_equal(time_a[:cycles], time_b[:cycles]) and np.array_equal(state_a[:cycles], state_b[:cycles])
     # (and something happened: the follower stepped onto the leader's time)
     assert ServoState.ACQUIRING in a[1][1] or ServoState.LOCKED in a[1][1]
+
+
+def test_a_third_node_and_a_counter_see_the_alignment_the_servos_claim(tmp_path):
+    """The middle node tags the leader's and the last node's PPS (the host reads its tags over
+    its serial port) and a simulated 53230A measures the same interval through VISA. Both are
+    held to the physical edges the co-simulation made: the tags to a tick each (whole ticks of
+    the middle node), the counter to its noise; and the mean shows the servos' claim, the
+    last node on the leader's time."""
+    from qnu.host.cli import main
+    main(["sync", "sim", "--nodes", "3", "--ppm", "0,+50,-80", "--length", "5m,5m", "--seconds", "500us",
+          "--seed", "4", "--gear", "0", "--lock-threshold-ps", "2500", "--lock-count", "4", "--witness",
+          "--output", str(tmp_path), "--quiet"])
+    results = json.loads((tmp_path / "results.json").read_text())
+    w, tick = results["witness"], results["parameters"]["bin_ps"]
+    assert all(f["lock_time_s"] is not None and f["lock_time_s"] < 300e-6 for f in results["followers"])
+    assert w["pairs"] >= 20
+    assert w["max_disagreement_ps"] < tick + 1          # (each of two stamps is within a tick)
+    assert abs(w["tagged_mean_ps"] - w["true_mean_ps"]) < tick / 2
+    assert abs(w["true_mean_ps"]) < tick                # (locked: the last node is on the leader's time)
+    counter = w["counter"]
+    assert counter["readings"] == 19 and counter["max_error_ps"] < 6 * counter["noise_ps"]
+    assert abs(counter["mean_ps"]) < 2 * tick
+
+
+def test_a_witness_needs_a_middle_node():
+    with pytest.raises(ValueError, match="3 nodes"):
+        SyncSimConfig(ppm=(0.0, 1.0), lengths_m=(5.0,), witness=True)
 
 
 def test_qnu_sync_sim_writes_results_and_plots(tmp_path):

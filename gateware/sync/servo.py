@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from qnu.sync import SUBTICK_BITS as F, RATE_BITS, RATIO_BITS, ServoState
 from ..timing.event import TIME_WIDTH
 
-__all__ = ["SyncServo", "SERVO_CONFIG", "EXCHANGE", "UPDATE_CYCLES"]
+__all__ = ["SyncServo", "SERVO_CONFIG", "EXCHANGE", "UPDATE_CYCLES", "LOCK_FILTER_LOG2"]
 
 #: the servo's settings (docs/sync.md; register fields: qnu.regmap)
 SERVO_CONFIG = data.StructLayout({
@@ -17,7 +17,7 @@ SERVO_CONFIG = data.StructLayout({
     "interval_log2":      5,
     "kp_shift":           5,
     "ki_shift":           5,
-    "gear":               3,            # once locked: kp_shift + gear, ki_shift + 2 * gear
+    "gear":               3,            # once locked, a gear at a time: kp_shift + gear, ki_shift + 2 * gear
     "step_threshold":     24,           # ticks
     "lock_threshold":     32,           # subticks
     "lock_count":         8,
@@ -40,7 +40,8 @@ _COMMIT = _DECIDE + 1
 UPDATE_CYCLES = _COMMIT + 1
 SETTLE_EXCHANGES = 2
 GOOD_MAX = 1023
-GEAR_AFTER = 4                      # the gains drop once locked for GEAR_AFTER * lock_count exchanges
+GEAR_AFTER = 4                      # the gains drop a gear each GEAR_AFTER * lock_count exchanges locked
+LOCK_FILTER_LOG2 = 5                # lock is judged on the offset averaged over about 2**5 exchanges
 SETTLE_MAX_EXTRA = 255              # (exchanges under way on a long link: its round trip in intervals)
 DIFF_BITS = 32                      # |t2 - t1| and |t4 - t3| must be under 2**31 ticks
 WIDE = DIFF_BITS + 2 + F + 2        # subtick estimates
@@ -130,7 +131,20 @@ class SyncServo(wiring.Component):
         integ = Signal(signed(WIDE + 8))
         rate = Signal(signed(RATE_BITS))
         fraction = Signal(RATE_BITS)
-        good = Signal(range(GOOD_MAX + 1))    # offsets in a row under the lock threshold (saturating)
+        good = Signal(range(GOOD_MAX + 1))    # averaged offsets in a row under the lock threshold (saturating)
+        # one offset is up to a tick's quantization off: lock is judged on their running average,
+        # as it stood before this exchange (which keeps the average's adder out of the lock's
+        # path); the first offset after a step starts it afresh
+        smoothed, fresh = Signal(signed(WIDE)), Signal(init=1)
+        # the gear engaged so far: one more each GEAR_AFTER * lock_count exchanges locked (a step at
+        # a time, so that the wide loop's noisier integral does not land whole on the narrow one);
+        # it stays until a step: a lock lost for an exchange or two must not widen the loop again
+        level = Signal(3)
+        dwell = Signal(range(GEAR_AFTER * 255 + 1))
+        average = Signal(signed(WIDE))
+        average_magnitude = Signal(WIDE)
+        m.d.comb += [average.eq(Mux(fresh, offset, smoothed)),
+                     average_magnitude.eq(Mux(average < 0, -average, average))]
         settle = Signal(range(SETTLE_EXCHANGES + SETTLE_MAX_EXTRA + 1))
         state = Signal(2)
         quiet_max = (255 << 16) + 1
@@ -159,17 +173,23 @@ class SyncServo(wiring.Component):
                 m.d.sync += settle.eq(settle - 1)
             with m.Elif((state == ServoState.FREE) | (magnitude >= (cfg.step_threshold << F))):
                 m.d.sync += [new_step.eq((offset + (1 << (F - 1))) >> F), new_stepped.eq(1),
-                             settle.eq(SETTLE_EXCHANGES + in_flight),
+                             settle.eq(SETTLE_EXCHANGES + in_flight), fresh.eq(1), level.eq(0), dwell.eq(0),
                              good.eq(0), new_state.eq(ServoState.ACQUIRING)]
                 with m.If(state == ServoState.FREE):
                     m.d.sync += [integ.eq(0), new_rate.eq(0)]
             with m.Else():
-                geared = (state == ServoState.LOCKED) & (good >= cfg.lock_count * GEAR_AFTER)
-                kp_shift = cfg.kp_shift + Mux(geared, cfg.gear, 0)
-                ki_shift = cfg.ki_shift + Mux(geared, cfg.gear << 1, 0)
+                gear = Mux(level > cfg.gear, cfg.gear, level)
+                kp_shift = cfg.kp_shift + gear
+                ki_shift = cfg.ki_shift + (gear << 1)
                 integ_next = integ + (offset >> ki_shift)
-                good_next = Mux(magnitude < cfg.lock_threshold, Mux(good == GOOD_MAX, good, good + 1), 0)
-                m.d.sync += [integ.eq(integ_next), good.eq(good_next),
+                good_next = Mux(average_magnitude < cfg.lock_threshold, Mux(good == GOOD_MAX, good, good + 1), 0)
+                dwell_next = Mux(good_next == 0, 0, Mux(state == ServoState.LOCKED, dwell + 1, dwell))
+                with m.If((dwell_next >= cfg.lock_count * GEAR_AFTER) & (level < cfg.gear)):
+                    m.d.sync += [level.eq(level + 1), dwell.eq(0)]
+                with m.Else():
+                    m.d.sync += dwell.eq(dwell_next)
+                m.d.sync += [integ.eq(integ_next), good.eq(good_next), fresh.eq(0),
+                             smoothed.eq(average + ((offset - average) >> LOCK_FILTER_LOG2)),
                              new_rate.eq(rate_of((offset >> kp_shift) + integ_next)),
                              new_state.eq(Mux(good_next >= cfg.lock_count, ServoState.LOCKED, ServoState.ACQUIRING))]
         committing = (stage == _COMMIT) & ok
@@ -195,7 +215,7 @@ class SyncServo(wiring.Component):
         m.d.comb += holdover_after.eq(cfg.holdover_intervals << cfg.interval_log2)
         with m.If(~cfg.enable):
             m.d.sync += [state.eq(ServoState.FREE), rate.eq(0), integ.eq(0), good.eq(0), settle.eq(0),
-                         quiet.eq(0), step.eq(0)]
+                         quiet.eq(0), step.eq(0), fresh.eq(1), level.eq(0), dwell.eq(0)]
         with m.Elif(((state == ServoState.ACQUIRING) | (state == ServoState.LOCKED)) &
                     (quiet + 1 >= holdover_after)):
             m.d.sync += [state.eq(ServoState.HOLDOVER), good.eq(0),

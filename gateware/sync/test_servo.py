@@ -150,3 +150,62 @@ def test_the_estimates_follow_the_white_rabbit_formula():
     got_offset, got_delay = exchange_estimates(t1, round(t2), round(t3), round(t4), s)
     assert abs(got_offset / (1 << F) - offset) < 1.0
     assert abs(got_delay / (1 << F) - (100 + fibre_there)) < 1.0
+
+
+def fed(offsets, settings):
+    """The model fed exchanges showing ``offsets`` (ticks), one an interval: (state, rate, gear) after each."""
+    model, delay, shown = ServoModel(settings), 100, []
+    now = 0
+    for o in offsets:
+        t1 = now * 4
+        model.exchange(t1, t1 + delay + o, t1 + 500, t1 + 500 + delay - o)   # (the peer o ticks ahead)
+        for _ in range(1 << settings.interval_log2):
+            model.cycle()
+            now += 1
+        shown.append((model.state, model.rate, model.level))
+    return shown
+
+
+def states_for_offsets(offsets, settings):
+    return [state for state, _, _ in fed(offsets, settings)]
+
+
+def test_lock_is_judged_on_the_offsets_average_not_on_one_offset():
+    """Whole-tick stamps put each offset up to a tick off: the servo locks on their running
+    average. Offsets of +-3 ticks about 0 lock (under a 1-tick threshold); offsets mostly 0
+    but averaging 1.5 ticks do not, though runs of single offsets are under it."""
+    s = ServoSettings(interval_log2=6, step_threshold=16, lock_threshold=1 << F, lock_count=4, holdover_intervals=4)
+    noisy = states_for_offsets([0] + [3, -3] * 100, s)
+    assert ServoState.LOCKED in noisy and noisy[-1] == ServoState.LOCKED
+    biased = states_for_offsets([0] + [0, 0, 0, 0, 0, 9] * 40, s)
+    assert ServoState.LOCKED not in biased[100:]
+
+
+def test_the_narrow_gains_stay_when_lock_is_lost_for_an_exchange():
+    """Geared (a gear each 4 lock_count exchanges locked: both after 16 here), outliers that
+    break lock are still steered with the narrow gains, 2**-(kp_shift + gear), not 2**-kp_shift."""
+    s = ServoSettings(interval_log2=6, step_threshold=16, lock_threshold=1 << 12, lock_count=2, kp_shift=2,
+                      ki_shift=4, gear=2, holdover_intervals=4)
+    quiet = 1 + 2 + 24                  # the step, the two exchanges that straddle it, then locked and geared
+    shown = fed([0] * quiet + [4, 4, 4], s)
+    assert shown[quiet - 1][0] == ServoState.LOCKED and shown[quiet - 1][2] == 2
+    state, rate, _ = shown[quiet + 2]   # the third outlier: the average left by the first broke lock
+    assert state == ServoState.ACQUIRING
+    integ = 3 * (4 << F >> (4 + 2 * 2))
+    assert rate == ((4 << F >> (2 + 2)) + integ) << (32 - F - 6)
+
+
+def test_the_gears_engage_one_at_a_time():
+    """A gear more each GEAR_AFTER * lock_count exchanges locked, up to ``gear``; a step
+    takes them all back."""
+    from qnu.sim.sync_model import GEAR_AFTER
+    s = ServoSettings(interval_log2=6, step_threshold=16, lock_threshold=1 << F, lock_count=2, gear=2,
+                      holdover_intervals=4)
+    shown = fed([0] * 40 + [20] + [0] * 3, s)          # (20 ticks: over the step threshold)
+    levels = [level for _, _, level in shown]
+    locked = [state for state, _, _ in shown].index(ServoState.LOCKED)
+    assert levels[:locked + 1] == [0] * (locked + 1)
+    # (the level counts from the exchange after: shown[k] is after exchange k)
+    assert levels.index(1) == locked + GEAR_AFTER * s.lock_count
+    assert levels.index(2) == locked + 2 * GEAR_AFTER * s.lock_count and max(levels) == 2
+    assert levels[40:] == [0] * 4

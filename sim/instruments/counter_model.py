@@ -84,6 +84,7 @@ class CounterModel:
         self._cond = threading.Condition()
         self._signals = {w.input: _Edges() for w in self.wiring}
         self._boards = {}
+        self._follow = None
         self.errors = []
         self.reset()
 
@@ -150,7 +151,22 @@ class CounterModel:
                 self._cond.notify_all()
         return watcher
 
+    def follow(self, now_ps):
+        """Watch a co-simulation that keeps its own physical time (the sync co-simulation):
+        ``now_ps()`` is how far it has run, and it brings each input's edges by :meth:`add_edges`."""
+        self._follow = now_ps
+
+    def add_edges(self, input, edges):
+        """Edges ``[(ps, rising), ...]`` on counter input ``input`` (1 or 2), in time order."""
+        with self._cond:
+            signal = self._signals.setdefault(input, _Edges())
+            for t, rising in edges:
+                signal.add(float(t), bool(rising))
+            self._cond.notify_all()
+
     def _now_ps(self):
+        if self._follow is not None:
+            return self._follow()
         return max((b.now_ps() for b in self._boards.values()), default=0.0)
 
     # --- commands ------------------------------------------------------------------
