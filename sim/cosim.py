@@ -77,6 +77,7 @@ class CoBoard:
         self.word_bytes = (channels * samples_per_cycle + 7) // 8
         self.feed = _ChunkFeed(self.word_bytes)
         self._read_fd, self._write_fd = os.pipe()
+        self._reader = None
         self.board = VirtualBoard(backend="verilator", channels=channels, samples_per_cycle=samples_per_cycle,
                                   clock_hz=clock_hz, divisor=divisor, outputs=outputs, feed=self.feed,
                                   outputs_fd=self._write_fd, node=node, probe_file=probe_file)
@@ -112,18 +113,27 @@ class CoBoard:
     def start(self):
         self.board.start()
         os.close(self._write_fd)
-        threading.Thread(target=self._read_outputs, name=f"cosim-{self.name}", daemon=True).start()
+        # the reader owns the pipe's read end from here: it closes it at the harness's end of file
+        # (closed here as well, the number could be another pipe's by then: a later run's)
+        reader = os.fdopen(self._read_fd, "rb", buffering=0)
+        self._reader = threading.Thread(target=self._read_outputs, args=(reader,), name=f"cosim-{self.name}",
+                                        daemon=True)
+        self._reader.start()
 
     def close(self):
         self.feed.chunks.put(None)
         self.board.close()
-        try:
-            os.close(self._read_fd)
-        except OSError:
-            pass
+        if self._reader is None:            # (never started: both ends are still ours)
+            for fd in (self._read_fd, self._write_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        else:
+            self._reader.join(timeout=10)
 
-    def _read_outputs(self):
-        with os.fdopen(self._read_fd, "rb", buffering=0) as f:
+    def _read_outputs(self, reader):
+        with reader as f:
             pending = b""
             while True:
                 data = f.read(1 << 16)

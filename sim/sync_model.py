@@ -157,7 +157,7 @@ class ServoModel:
             rate = _clamp(correction << (RATE_BITS - F - s.interval_log2))
             average = offset if self.average is None else self.average
             self.good = min(GOOD_MAX, self.good + 1) if abs(average) < s.lock_threshold else 0
-            self.dwell = 0 if not self.good else self.dwell + (self.state == ServoState.LOCKED)
+            self.dwell = 0 if not self.good else min(GEAR_AFTER * 255, self.dwell + (self.state == ServoState.LOCKED))
             if self.dwell >= GEAR_AFTER * s.lock_count and self.level < s.gear:
                 self.level, self.dwell = self.level + 1, 0
             self.average = average + ((offset - average) >> LOCK_FILTER_LOG2)

@@ -41,6 +41,7 @@ UPDATE_CYCLES = _COMMIT + 1
 SETTLE_EXCHANGES = 2
 GOOD_MAX = 1023
 GEAR_AFTER = 4                      # the gains drop a gear each GEAR_AFTER * lock_count exchanges locked
+DWELL_MAX = GEAR_AFTER * 255        # (exchanges locked since the last gear: saturating)
 LOCK_FILTER_LOG2 = 5                # lock is judged on the offset averaged over about 2**5 exchanges
 SETTLE_MAX_EXTRA = 255              # (exchanges under way on a long link: its round trip in intervals)
 DIFF_BITS = 32                      # |t2 - t1| and |t4 - t3| must be under 2**31 ticks
@@ -140,7 +141,7 @@ class SyncServo(wiring.Component):
         # a time, so that the wide loop's noisier integral does not land whole on the narrow one);
         # it stays until a step: a lock lost for an exchange or two must not widen the loop again
         level = Signal(3)
-        dwell = Signal(range(GEAR_AFTER * 255 + 1))
+        dwell = Signal(range(DWELL_MAX + 1))
         average = Signal(signed(WIDE))
         average_magnitude = Signal(WIDE)
         m.d.comb += [average.eq(Mux(fresh, offset, smoothed)),
@@ -183,7 +184,8 @@ class SyncServo(wiring.Component):
                 ki_shift = cfg.ki_shift + (gear << 1)
                 integ_next = integ + (offset >> ki_shift)
                 good_next = Mux(average_magnitude < cfg.lock_threshold, Mux(good == GOOD_MAX, good, good + 1), 0)
-                dwell_next = Mux(good_next == 0, 0, Mux(state == ServoState.LOCKED, dwell + 1, dwell))
+                dwell_next = Mux(good_next == 0, 0,
+                                 Mux((state == ServoState.LOCKED) & (dwell != DWELL_MAX), dwell + 1, dwell))
                 with m.If((dwell_next >= cfg.lock_count * GEAR_AFTER) & (level < cfg.gear)):
                     m.d.sync += [level.eq(level + 1), dwell.eq(0)]
                 with m.Else():
