@@ -224,8 +224,7 @@ def node_registers(cfg):
                             lock_threshold_ps=cfg.lock_threshold_ticks * cfg.bin_ps, alpha=cfg.alpha, up=(UP_OUT, UP_IN), follow=True, down=(DOWN_OUT, DOWN_IN))
     period = round(cfg.pps_period_s * 1e12 / cfg.bin_ps)
     values.update({f"out{PPS_OUT}_ctrl": 2, "pulse_period_lo": period & 0xFFFF_FFFF, "pulse_period_hi": period >> 32})
-    if cfg.witness:
-        values.update(witness_registers())
+    values.update(witness_registers())      # (tagging on, cabled or not: a witness run shares the build)
     return values
 
 

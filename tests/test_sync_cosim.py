@@ -13,10 +13,14 @@ from qnu.sim.sync_cosim import SyncSimConfig, SyncCosim, run_sync_sim
 from qnu.sync import ServoState
 
 
+FAST_LOCK = dict(lock_threshold_ticks=1.0, lock_count=4, gear=0)
+
+
 def test_a_follower_50_ppm_fast_locks_its_pps_lands_on_the_leader_s_and_it_relocks_to_the_same_time():
-    # (a lock threshold of a tick and one gear: locked in about 100 us, to keep the run short)
+    # (a lock threshold of a tick and no gears: locked in about 100 us, to keep the run short;
+    # the witness test's settings, so one Verilator build serves both)
     cfg = SyncSimConfig(ppm=(0.0, 50.0), lengths_m=(5.0,), seconds=330e-6, seed=3, pull=(0, 200e-6, 230e-6),
-                        lock_threshold_ticks=1.0, gear=1)
+                        **FAST_LOCK)
     results = run_sync_sim(cfg)
     assert results["backend"] == "verilator"
     f, = results["followers"]
