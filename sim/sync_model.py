@@ -25,9 +25,10 @@ cycle it was taken in:
 - for the two exchanges after a step (their times straddle it): no steering;
 - if the servo was free, or ``|offset| >= step_threshold`` ticks: a step of
   ``round(offset)`` ticks (halves up), the state ``ACQUIRING``;
-- else a PI update: ``integ += offset >> ki_shift``; the next interval's
-  correction is ``(offset >> kp_shift) + integ`` subticks, spread over it as the
-  rate trim ``rate = correction * 2**(RATE_BITS - F - interval_log2)``
+- else a PI update, in units of ``2**-I`` subticks (``I = RATE_BITS - F``,
+  so that small offsets still add up): ``integ += (offset << I) >> ki_shift``;
+  the next interval's correction is ``((offset << I) >> kp_shift) + integ``,
+  spread over it as the rate trim ``rate = correction >> interval_log2``
   (clamped to a signed 32-bit value); ``LOCKED`` once ``lock_count`` updates
   in a row found the offsets' running average under ``lock_threshold``
   subticks: the average as it stood before the update (the first offset
@@ -58,6 +59,7 @@ GOOD_MAX = 1023                 # offsets in a row under the lock threshold: a s
 GEAR_AFTER = 4                  # the gains drop a gear each GEAR_AFTER * lock_count exchanges locked
 LOCK_FILTER_LOG2 = 5            # lock is judged on the offset averaged over about 32 exchanges
 SETTLE_MAX_EXTRA = 255
+INTEG_FRACTION = RATE_BITS - F  # the integral's bits below a subtick
 RATE_LIMIT = 1 << 31
 
 
@@ -152,9 +154,10 @@ class ServoModel:
             self.steps += 1
         else:
             gear = min(self.level, s.gear)
-            self.integ += offset >> (s.ki_shift + 2 * gear)
-            correction = (offset >> (s.kp_shift + gear)) + self.integ
-            rate = _clamp(correction << (RATE_BITS - F - s.interval_log2))
+            scaled = offset << INTEG_FRACTION
+            self.integ += scaled >> (s.ki_shift + 2 * gear)
+            correction = (scaled >> (s.kp_shift + gear)) + self.integ
+            rate = _clamp(correction >> s.interval_log2)
             average = offset if self.average is None else self.average
             self.good = min(GOOD_MAX, self.good + 1) if abs(average) < s.lock_threshold else 0
             self.dwell = 0 if not self.good else min(GEAR_AFTER * 255, self.dwell + (self.state == ServoState.LOCKED))
@@ -185,7 +188,7 @@ class ServoModel:
         elif self.state in (ServoState.ACQUIRING, ServoState.LOCKED) and \
                 self.quiet >= s.holdover_intervals << s.interval_log2:
             self.state, self.good = ServoState.HOLDOVER, 0
-            self.rate = _clamp(self.integ << (RATE_BITS - F - s.interval_log2))
+            self.rate = _clamp(self.integ >> s.interval_log2)
         self.now += 1
         return step + carry
 

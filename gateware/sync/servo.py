@@ -44,6 +44,7 @@ GEAR_AFTER = 4                      # the gains drop a gear each GEAR_AFTER * lo
 DWELL_MAX = GEAR_AFTER * 255        # (exchanges locked since the last gear: saturating)
 LOCK_FILTER_LOG2 = 5                # lock is judged on the offset averaged over about 2**5 exchanges
 SETTLE_MAX_EXTRA = 255              # (exchanges under way on a long link: its round trip in intervals)
+INTEG_FRACTION = RATE_BITS - F      # the integral's bits below a subtick: the rate trim's own units
 DIFF_BITS = 32                      # |t2 - t1| and |t4 - t3| must be under 2**31 ticks
 WIDE = DIFF_BITS + 2 + F + 2        # subtick estimates
 
@@ -129,7 +130,10 @@ class SyncServo(wiring.Component):
         m.d.comb += offset.eq(a_sub - there)
 
         # --- the servo ---
-        integ = Signal(signed(WIDE + 8))
+        # the integral, and the correction, in 2**-INTEG_FRACTION subticks: offsets far under a
+        # subtick * 2**ki_shift still add up (whole subticks, floored, leave a dead band that is
+        # hundreds of ps wide in the narrowest gear)
+        integ = Signal(signed(WIDE + 8 + INTEG_FRACTION))
         rate = Signal(signed(RATE_BITS))
         fraction = Signal(RATE_BITS)
         good = Signal(range(GOOD_MAX + 1))    # averaged offsets in a row under the lock threshold (saturating)
@@ -156,8 +160,8 @@ class SyncServo(wiring.Component):
             top = (1 << (RATE_BITS - 1))
             return Mux(x >= top, top - 1, Mux(x < -top, -top, x))
 
-        def rate_of(correction):        # correction (subticks per interval) * 2**(RATE_BITS - F - interval_log2)
-            return clamped((correction << (RATE_BITS - F)) >> cfg.interval_log2)
+        def rate_of(correction):        # correction (2**-INTEG_FRACTION subticks per interval) / interval
+            return clamped(correction >> cfg.interval_log2)
 
         new_step, new_rate, new_state = Signal(signed(WIDE - F + 1)), Signal(signed(RATE_BITS)), Signal(2)
         new_offset, new_delay = Signal(signed(WIDE)), Signal(signed(WIDE))
@@ -182,7 +186,9 @@ class SyncServo(wiring.Component):
                 gear = Mux(level > cfg.gear, cfg.gear, level)
                 kp_shift = cfg.kp_shift + gear
                 ki_shift = cfg.ki_shift + (gear << 1)
-                integ_next = integ + (offset >> ki_shift)
+                scaled = Signal(signed(WIDE + INTEG_FRACTION))
+                m.d.comb += scaled.eq(offset << INTEG_FRACTION)
+                integ_next = integ + (scaled >> ki_shift)
                 good_next = Mux(average_magnitude < cfg.lock_threshold, Mux(good == GOOD_MAX, good, good + 1), 0)
                 dwell_next = Mux(good_next == 0, 0,
                                  Mux((state == ServoState.LOCKED) & (dwell != DWELL_MAX), dwell + 1, dwell))
@@ -192,7 +198,7 @@ class SyncServo(wiring.Component):
                     m.d.sync += dwell.eq(dwell_next)
                 m.d.sync += [integ.eq(integ_next), good.eq(good_next), fresh.eq(0),
                              smoothed.eq(average + ((offset - average) >> LOCK_FILTER_LOG2)),
-                             new_rate.eq(rate_of((offset >> kp_shift) + integ_next)),
+                             new_rate.eq(rate_of((scaled >> kp_shift) + integ_next)),
                              new_state.eq(Mux(good_next >= cfg.lock_count, ServoState.LOCKED, ServoState.ACQUIRING))]
         committing = (stage == _COMMIT) & ok
         with m.If(committing):

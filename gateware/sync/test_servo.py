@@ -191,8 +191,9 @@ def test_the_narrow_gains_stay_when_lock_is_lost_for_an_exchange():
     assert shown[quiet - 1][0] == ServoState.LOCKED and shown[quiet - 1][2] == 2
     state, rate, _ = shown[quiet + 2]   # the third outlier: the average left by the first broke lock
     assert state == ServoState.ACQUIRING
-    integ = 3 * (4 << F >> (4 + 2 * 2))
-    assert rate == ((4 << F >> (2 + 2)) + integ) << (32 - F - 6)
+    offset = 4 << F << (32 - F)         # (in the integral's units: 2**-16 subticks)
+    integ = 3 * (offset >> (4 + 2 * 2))
+    assert rate == ((offset >> (2 + 2)) + integ) >> 6
 
 
 def test_the_gears_engage_one_at_a_time():
@@ -209,3 +210,20 @@ def test_the_gears_engage_one_at_a_time():
     assert levels.index(1) == locked + GEAR_AFTER * s.lock_count
     assert levels.index(2) == locked + 2 * GEAR_AFTER * s.lock_count and max(levels) == 2
     assert levels[40:] == [0] * 4
+
+
+def test_offsets_far_under_the_integral_gain_still_add_up():
+    """Half a tick each exchange with ki_shift 20: 2**15 subticks >> 20 is nothing in whole
+    subticks, so a floored integral would never move and a P loop would keep the error; the
+    integral's fraction keeps it growing, exchange by exchange, as 2**-ki_shift of each."""
+    s = ServoSettings(interval_log2=6, step_threshold=16, lock_threshold=1 << F, kp_shift=3, ki_shift=20,
+                      holdover_intervals=4)
+    model, delay, integs = ServoModel(s), 100, []
+    for k in range(12):
+        t1 = k * 4 << 6
+        model.exchange(t1, t1 + delay + 1, t1 + 500, t1 + 500 + delay)     # (a half-tick offset)
+        for _ in range(1 << 6):
+            model.cycle()
+        integs.append(model.integ)
+    steps = [b - a for a, b in zip(integs[3:], integs[4:])]      # (after the step and the two that straddle it)
+    assert steps == [(1 << (F - 1)) * 2 ** (32 - F) // 2 ** 20] * len(steps) and steps[0] > 0
