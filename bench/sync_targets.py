@@ -24,7 +24,7 @@ from qnu.sim.sync_cosim import SyncSimConfig, run_sync_sim
 BIN_PS = SyncSimConfig().bin_ps
 # simulated time per link length: the servo's gears settle in about 2 ms on a 5 m link (exchanges
 # every 2**9 cycles) and 6 ms on a 2 km one (2**11: the interval holds the round trip)
-SECONDS = {"5m": "5ms", "2km": "12ms"}
+SECONDS = {"5m": "8ms", "2km": "12ms"}
 RELOCK = dict(ppm=(0.0, 50.0, -80.0), lengths_m=(5.0, 2000.0), seconds=9e-3, seed=7, pull=(0, 6.0e-3, 6.1e-3))
 
 
