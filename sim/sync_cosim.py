@@ -294,6 +294,10 @@ class SyncCosim:
         if self.error is not None:
             raise RuntimeError(f"the sync co-simulation failed: {self.error!r}") from self.error
 
+    @property
+    def running(self):
+        return self._thread is not None and self._thread.is_alive()
+
     def reached_ps(self):
         return min(b.starts[b.done] if len(b.starts) > b.done else 0.0 for b in self.boards)
 
