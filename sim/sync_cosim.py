@@ -433,14 +433,20 @@ def analyse(cfg, probes, pps_ps):
 
 def _pps_errors(leader_ps, follower_ps, after_ps, period_ps):
     """Each follower PPS edge after lock less the leader's nearest (within half a period)."""
-    leader = np.asarray(leader_ps)
-    follower = np.asarray([t for t in follower_ps if t >= after_ps])
-    if not len(leader) or not len(follower):
-        return np.array([])
-    k = np.clip(np.searchsorted(leader, follower), 1, len(leader) - 1)
-    nearest = np.where(np.abs(leader[k] - follower) < np.abs(leader[k - 1] - follower), leader[k], leader[k - 1])
-    d = follower - nearest
-    return d[np.abs(d) < period_ps / 2]
+    return nearest_pairs(leader_ps, [t for t in follower_ps if t >= after_ps], period_ps)[1]
+
+
+def nearest_pairs(leader_ps, other_ps, period_ps):
+    """Each of ``other_ps`` paired with the nearest of ``leader_ps`` (within half a period):
+    (the leader's edges, the differences)."""
+    leader, other = np.asarray(leader_ps, dtype=float), np.asarray(other_ps, dtype=float)
+    if len(leader) < 2 or not len(other):
+        return np.array([]), np.array([])
+    k = np.clip(np.searchsorted(leader, other), 1, len(leader) - 1)
+    k = np.where(np.abs(leader[k] - other) < np.abs(leader[k - 1] - other), k, k - 1)
+    d = other - leader[k]
+    keep = np.abs(d) < period_ps / 2
+    return leader[k][keep], d[keep]
 
 
 def _relock(cfg, error_ps, locked, starts):

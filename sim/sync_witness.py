@@ -103,23 +103,10 @@ def _read_counter(co, resource, readings):
         readings["error"] = e
 
 
-def _pairs(leader_ps, other_ps, period_ps):
-    """Each of ``other_ps`` paired with the nearest of ``leader_ps`` (within half a period):
-    (the leader's edges, the differences)."""
-    leader, other = np.asarray(leader_ps, dtype=float), np.asarray(other_ps, dtype=float)
-    if len(leader) < 2 or not len(other):
-        return np.array([]), np.array([])
-    k = np.clip(np.searchsorted(leader, other), 1, len(leader) - 1)
-    k = np.where(np.abs(leader[k] - other) < np.abs(leader[k - 1] - other), k, k - 1)
-    d = other - leader[k]
-    keep = np.abs(d) < period_ps / 2
-    return leader[k][keep], d[keep]
-
-
 def witness_results(cfg, seen, pps_ps, probes):
     """The ``witness`` entry of results.json: the last node's PPS less the leader's, period by
     period, as the middle node tagged it and as it physically was, once every follower locked."""
-    from .sync_cosim import leader_time
+    from .sync_cosim import leader_time, nearest_pairs
     from .physics.params import FIBRE_PS_PER_M
     tags, intervals = seen
     period_ps, bin_ps, n = cfg.pps_period_s * 1e12, cfg.bin_ps, cfg.samples_per_cycle
@@ -134,11 +121,12 @@ def witness_results(cfg, seen, pps_ps, probes):
         locked_at.append(starts[locked[0]])
     # the truth: each of the last node's edges after lock less the leader's, by the period it starts
     # (the leader's time at its edge, in periods)
-    leader_edges, true = _pairs(pps_ps[0], [t for t in pps_ps[-1] if t >= max(locked_at)], period_ps)
+    leader_edges, true = nearest_pairs(pps_ps[0], [t for t in pps_ps[-1] if t >= max(locked_at)], period_ps)
     true_period = np.rint(leader_time(probes[0], leader_edges, n) * bin_ps / period_ps)
     # the tags: by the middle node's time, which follows the leader's to well under a period
     channel, stamps = np.asarray(tags.channel), np.asarray(tags.timestamp_ps, dtype=float)
-    leader_tags, tagged = _pairs(stamps[channel == WITNESS_INPUTS[0]], stamps[channel == WITNESS_INPUTS[1]],
+    leader_tags, tagged = nearest_pairs(stamps[channel == WITNESS_INPUTS[0]],
+                                        stamps[channel == WITNESS_INPUTS[1]],
                                  period_ps)
     tag_period = np.rint((leader_tags - cable_ps(cfg)) / period_ps)
     common, ti, gi = np.intersect1d(true_period, tag_period, return_indices=True)
@@ -164,7 +152,8 @@ def _counter_results(intervals, pps_ps, period_ps, ps_per_m):
     measured = np.asarray(intervals) * 1e12 - (COUNTER_CABLES_M[1] - COUNTER_CABLES_M[0]) * ps_per_m
     out = {"readings": int(len(measured)), "mean_ps": float(measured.mean()),
            "rms_ps": float(np.sqrt(np.mean(measured ** 2))), "noise_ps": COUNTER_NOISE_PS}
-    _, true = _pairs(pps_ps[0], pps_ps[-1], period_ps)
+    from .sync_cosim import nearest_pairs
+    _, true = nearest_pairs(pps_ps[0], pps_ps[-1], period_ps)
     fits = [np.max(np.abs(measured - true[j:j + len(measured)])) for j in range(len(true) - len(measured) + 1)]
     if fits:
         out["max_error_ps"] = float(min(fits))
