@@ -126,8 +126,7 @@ def witness_results(cfg, seen, pps_ps, probes):
     # the tags: by the middle node's time, which follows the leader's to well under a period
     channel, stamps = np.asarray(tags.channel), np.asarray(tags.timestamp_ps, dtype=float)
     leader_tags, tagged = nearest_pairs(stamps[channel == WITNESS_INPUTS[0]],
-                                        stamps[channel == WITNESS_INPUTS[1]],
-                                 period_ps)
+                                        stamps[channel == WITNESS_INPUTS[1]], period_ps)
     tag_period = np.rint((leader_tags - cable_ps(cfg)) / period_ps)
     common, ti, gi = np.intersect1d(true_period, tag_period, return_indices=True)
     if not len(common):
